@@ -315,7 +315,7 @@ struct llm__call {
     const llm_request *req;
     int   streaming;
     /* Resolved configuration (borrowed from the client). */
-    const char *base_url;      /* never NULL */
+    const char *base_url;      /* explicit or from the environment; NULL: the adapter's default */
     const char *model;         /* request override or client model; may be NULL */
     const char *api_key;       /* may be NULL */
     const char *bearer_token;  /* may be NULL */
@@ -330,6 +330,11 @@ struct llm__call {
     /* Where warnings and before-send failures go. */
     llm_response *resp;
 };
+
+/* 1 if a part's opaque meta may be replayed on this call (same provider
+ * name as call->ops->name and same model); otherwise 0, and a warning
+ * "dropped opaque <provider>/<model> data" is added once per call. */
+int llm__meta_usable(struct llm__call *call, const struct llm__meta *m);
 
 /* Drop-or-fail (DESIGN.md 5.2): when the client drops unsupported
  * parameters, add a warning and return LLM_OK (the adapter omits the
