@@ -226,6 +226,11 @@ struct llm_response {
     int     owned_by_stream;  /* llm_response_free refuses it */
 };
 
+/* A fresh, empty response: usage all -1, retry-after -1, status LLM_OK. */
+llm_response *llm__response_new(void);
+/* Release everything it holds (also its client reference). */
+void llm__response_destroy(llm_response *r);
+
 /* Builders used by adapters; all return LLM_OK or LLM_ERR_NOMEM.
  * Text of the same type as the last part is appended to it; a tool call
  * always opens a new part.  The index of the tool call among tool calls is
@@ -352,6 +357,14 @@ struct llm__sstate {
     /* Private to core. */
     struct llm__evq *q;
 };
+
+/* Set up st for call and resp with an empty event queue (also what adapter
+ * unit tests use to drive stream_event without any I/O). */
+int  llm__sstate_init(struct llm__sstate *st, struct llm__call *call, llm_response *resp);
+/* Pop the next queued event, borrowed until the next pop or cleanup;
+ * returns 1 with *ev_out set, 0 when the queue is empty. */
+int  llm__sstate_pop(struct llm__sstate *st, const llm_event **ev_out);
+void llm__sstate_cleanup(struct llm__sstate *st);
 
 /* Each accumulates into st->resp and queues the event for the caller. */
 int llm__emit_text(struct llm__sstate *st, const char *s, size_t n);
