@@ -446,5 +446,11 @@ uint32_t llm__crc32(uint32_t crc, const void *data, size_t n);
  */
 int64_t llm__now_ms(void);      /* monotonic milliseconds */
 int64_t llm__wall_ms(void);     /* epoch milliseconds (signing, retry-after dates) */
+/* A test clock's sleep: returns 1 if it took the wait (time advanced), 0 if
+ * the caller must really wait. */
+int     llm__clock_sleep_hook(int64_t ms);
+/* Uniform random double in [0, 1) for backoff jitter (xorshift, seeded from
+ * the clock unless llm_test_seed_jitter). Thread-safe. */
+double  llm__random(void);
 
 #endif /* LLM_INTERNAL_H */
