@@ -29,9 +29,16 @@ BUILD   ?= build
 SAN     ?=
 OUT     := $(if $(filter build,$(BUILD)),lib,$(BUILD)/lib)
 
-LIB_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) -fPIC -fvisibility=hidden \
-              -Iinclude -Ilib $(DEP_CFLAGS) -D_GNU_SOURCE
 EXCLUDE ?=
+# Providers left out of the build: `make DISABLE="gemini bedrock"`.  A
+# provider whose source is absent is left out too.
+PROVIDERS := openai azure anthropic gemini bedrock
+DISABLE ?=
+OFF_PROVIDERS := $(sort $(DISABLE) $(foreach p,$(PROVIDERS),$(if $(wildcard lib/providers/$(p).c),,$(p))))
+PROVIDER_DEFS := $(foreach p,$(OFF_PROVIDERS),-DLLM_DISABLE_PROVIDER_$(shell echo $(p) | tr a-z A-Z))
+EXCLUDE += $(foreach p,$(DISABLE),lib/providers/$(p).c)
+LIB_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) -fPIC -fvisibility=hidden \
+              -Iinclude -Ilib $(DEP_CFLAGS) -D_GNU_SOURCE $(PROVIDER_DEFS)
 LIB_SRC := $(filter-out $(EXCLUDE),$(sort $(wildcard lib/core/*.c lib/transport/*.c lib/providers/*.c lib/hooks/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 

@@ -122,6 +122,7 @@ struct llm__part {
     int    type;              /* enum llm__part_type */
     char  *text;              /* text, reasoning, tool arguments JSON, result content, image URL */
     size_t text_len;
+    size_t text_cap;          /* allocation behind text when grown by appends (0: exact) */
     char  *mime;              /* IMAGE_DATA */
     unsigned char *data;      /* IMAGE_DATA bytes */
     size_t data_len;
@@ -178,6 +179,19 @@ struct llm_request {
     llm__buf errmsg;
 };
 
+/* Request internals (core/request.c). */
+void llm__meta_free(struct llm__meta *m);
+void llm__part_free(struct llm__part *p);
+int  llm__part_copy(struct llm__part *dst, const struct llm__part *src);
+void llm__message_free(struct llm__message *m);
+int  llm__message_add_part(struct llm__message *m, struct llm__part **out);
+/* A call holds the request (reference + busy) until unhold. */
+void llm__request_hold(const llm_request *req);
+void llm__request_unhold(const llm_request *req);
+/* Whole-conversation checks at call time; after it passes, every tool
+ * result part has its name (taken from the call it answers). */
+int  llm__request_validate(const llm_request *req, llm_response *resp);
+
 /* ------------------------------------------------------------------------
  * The response as adapters build it (core/response.c).
  */
@@ -210,7 +224,10 @@ struct llm_response {
     char   *provider;         /* provider name of the answering client */
     char   *meta_model;       /* model the request asked for: tags opaque data */
     struct llm__message msg;  /* role ASSISTANT; parts as produced */
-    llm__buf text;            /* all text parts joined, kept up to date */
+    size_t *tool_parts;       /* tool call index -> part index */
+    size_t  ntools, tools_cap;
+    llm__buf text;            /* text parts joined, built lazily by llm_response_text */
+    int     text_stale;
     int     finish;
     char   *finish_raw;
     struct llm__usage usage;
@@ -256,6 +273,8 @@ int llm__resp_set_usage_raw(llm_response *r, const json_t *usage);
 int llm__resp_warn(llm_response *r, const char *fmt, ...) LLM__PRINTF(2, 3);
 /* Set the failure: status, text (printf), keeps earlier provider fields. */
 int llm__resp_fail(llm_response *r, int status, const char *fmt, ...) LLM__PRINTF(3, 4);
+/* Read a usage kind (TOTAL derived); NOT_AVAILABLE with *out -1. */
+int llm__usage_get(const struct llm__usage *u, int kind, int64_t *out);
 /* Adjust finish to TOOL_CALLS when a tool call is present and the reason
  * mapped to STOP (DESIGN.md 5.5). */
 void llm__resp_fix_finish(llm_response *r);
@@ -365,6 +384,12 @@ int  llm__sstate_init(struct llm__sstate *st, struct llm__call *call, llm_respon
  * returns 1 with *ev_out set, 0 when the queue is empty. */
 int  llm__sstate_pop(struct llm__sstate *st, const llm_event **ev_out);
 void llm__sstate_cleanup(struct llm__sstate *st);
+/* Core-only: the accumulated-bytes limit, events not yet pulled, the
+ * arena reset once every event was pulled, time of the first content. */
+void    llm__sstate_set_limit(struct llm__sstate *st, size_t max_bytes);
+size_t  llm__sstate_pending(const struct llm__sstate *st);
+void    llm__sstate_reset_if_drained(struct llm__sstate *st);
+int64_t llm__sstate_first_token_ms(const struct llm__sstate *st);
 
 /* Each accumulates into st->resp and queues the event for the caller. */
 int llm__emit_text(struct llm__sstate *st, const char *s, size_t n);

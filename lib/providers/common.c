@@ -1,0 +1,66 @@
+/*
+ * common.c - what every adapter shares: HTTP status mapping, the
+ * drop-or-fail rule and the replay rule for opaque provider data.
+ */
+#include "internal.h"
+
+int llm__status_from_http(int http)
+{
+    switch (http) {
+    case 400: case 413: case 415: case 422: return LLM_ERR_INVALID_REQUEST;
+    case 401: return LLM_ERR_AUTH;
+    case 402: return LLM_ERR_QUOTA;
+    case 403: return LLM_ERR_PERMISSION;
+    case 404: return LLM_ERR_NOT_FOUND;
+    case 408: return LLM_ERR_TIMEOUT;
+    case 409: return LLM_ERR_SERVER;
+    case 429: return LLM_ERR_RATE_LIMITED;
+    case 503: case 529: return LLM_ERR_OVERLOADED;
+    case 504: return LLM_ERR_TIMEOUT;
+    default:
+        if (http >= 500)
+            return LLM_ERR_SERVER;
+        if (http >= 400)
+            return LLM_ERR_INVALID_REQUEST;
+        return LLM_ERR_PROTOCOL;
+    }
+}
+
+int llm__http_retryable(int http)
+{
+    return http == 408 || http == 409 || http == 429 || http >= 500;
+}
+
+int llm__call_unsupported(struct llm__call *call, const char *param, const char *why)
+{
+    if (call->drop_unsupported) {
+        if (llm__resp_warn(call->resp, "dropped parameter \"%s\": %s", param, why) != LLM_OK)
+            return llm__resp_fail(call->resp, LLM_ERR_NOMEM, "out of memory");
+        return LLM_OK;
+    }
+    return llm__resp_fail(call->resp, LLM_ERR_UNSUPPORTED,
+                          "parameter \"%s\" is not supported: %s "
+                          "(llm_client_set_drop_unsupported drops it instead)", param, why);
+}
+
+static int same(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+int llm__meta_usable(struct llm__call *call, const struct llm__meta *m)
+{
+    if (!m->json)
+        return 0;
+    if (same(m->provider, call->ops->name) && same(m->model, call->model))
+        return 1;
+    /* Signatures bind to the producing provider and model; elsewhere they
+     * are rejected or, worse, misread, so they are dropped with a note. */
+    for (size_t i = 0; i < call->resp->nwarnings; i++)
+        if (strncmp(call->resp->warnings[i], "dropped opaque", 14) == 0)
+            return 0;
+    llm__resp_warn(call->resp, "dropped opaque %s/%s data: it can only be replayed to the "
+                   "provider and model that produced it", m->provider ? m->provider : "?",
+                   m->model ? m->model : "?");
+    return 0;
+}
