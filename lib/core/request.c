@@ -103,7 +103,7 @@ static void request_destroy(llm_request *req)
     llm__free(req);
 }
 
-void llm__request_release(llm_request *req)
+static void llm__request_release(llm_request *req)
 {
     if (req && atomic_fetch_sub(&req->refs, 1) == 1)
         request_destroy(req);

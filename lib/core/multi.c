@@ -1,0 +1,251 @@
+/*
+ * multi.c - many calls on one thread over one curl multi handle, driven by
+ * the host: a perform/poll loop, or curl's socket-callback style for epoll,
+ * libuv or a firmware main loop (never fd_set, which breaks past 1,024
+ * descriptors).  The library starts no thread of its own.
+ */
+#include "core/call.h"
+
+int llm_multi_new(llm_multi **out)
+{
+    if (!out)
+        return LLM_ERR_MISUSE;
+    *out = NULL;
+    if (!llm__initialised())
+        return LLM_ERR_MISUSE;
+    llm_multi *m = llm__calloc(1, sizeof *m);
+    if (!m)
+        return LLM_ERR_NOMEM;
+    m->cm = curl_multi_init();
+    if (!m->cm) {
+        llm__free(m);
+        return LLM_ERR_NOMEM;
+    }
+    m->curl_timer_ms = -1;
+    *out = m;
+    return LLM_OK;
+}
+
+void llm__multi_detach(llm_multi *m, llm_stream *s)
+{
+    for (llm_stream **p = &m->streams; *p; p = &(*p)->multi_next)
+        if (*p == s) {
+            *p = s->multi_next;
+            break;
+        }
+    if (s->phase == LLM__PH_RUNNING) {
+        llm__attempt_abort(s, LLM_ERR_CANCELLED, 0, "the stream was removed from its multi handle");
+    }
+    if (s->easy) {
+        curl_easy_cleanup(s->easy);
+        s->easy = NULL;
+    }
+    s->multi = NULL;
+    s->multi_next = NULL;
+}
+
+void llm_multi_free(llm_multi *m)
+{
+    if (!m)
+        return;
+    while (m->streams) {
+        llm_stream *s = m->streams;
+        atomic_store(&s->cancelled, 1);
+        llm__multi_detach(m, s);
+    }
+    curl_multi_cleanup(m->cm);
+    llm__free(m);
+}
+
+int llm_multi_add(llm_multi *m, llm_stream *s)
+{
+    if (!m || !s || s->multi || s->conn || s->delivered || s->taken)
+        return LLM_ERR_MISUSE;
+    if (s->phase == LLM__PH_RUNNING || s->attempt_no > 0)
+        return LLM_ERR_MISUSE;
+    s->multi = m;
+    s->multi_next = m->streams;
+    m->streams = s;
+    pthread_mutex_lock(&s->wake_lock);
+    s->wake = m->cm;
+    pthread_mutex_unlock(&s->wake_lock);
+    return LLM_OK;
+}
+
+int llm_multi_remove(llm_multi *m, llm_stream *s)
+{
+    if (!m || !s || s->multi != m)
+        return LLM_ERR_MISUSE;
+    pthread_mutex_lock(&s->wake_lock);
+    s->wake = NULL;
+    pthread_mutex_unlock(&s->wake_lock);
+    llm__multi_detach(m, s);
+    return LLM_OK;
+}
+
+/* Hand queued events (and the end) to streams that asked for callbacks. */
+static void deliver(llm_stream *s)
+{
+    if (!s->event_fn)
+        return;
+    const llm_event *ev;
+    s->in_callback = 1;
+    while (s->st.q && llm__sstate_pop(&s->st, &ev)) {
+        s->delivered = 1;
+        s->event_fn(s, ev, s->event_ud);
+    }
+    if (s->st.q)
+        llm__sstate_reset_if_drained(&s->st);
+    if (s->phase == LLM__PH_DONE && s->event_fn) {
+        llm_event_fn fn = s->event_fn;
+        s->event_fn = NULL;
+        fn(s, NULL, s->event_ud);
+    }
+    s->in_callback = 0;
+}
+
+/* Everything after curl made progress: finished transfers, our timers,
+ * retries whose wait is over, callbacks.  Returns calls still running. */
+static int after_progress(llm_multi *m)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(m->cm, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        llm_stream *s = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+        if (s && s->phase == LLM__PH_RUNNING)
+            llm__attempt_done(s, msg->data.result);
+    }
+    int running = 0;
+    int64_t now = llm__now_ms();
+    for (llm_stream *s = m->streams; s; s = s->multi_next) {
+        llm__call_timers(s, now);
+        if (s->phase == LLM__PH_START || (s->phase == LLM__PH_WAIT && now >= s->wait_until))
+            llm__attempt_start(s);
+        deliver(s);
+        if (s->phase != LLM__PH_DONE)
+            running++;
+    }
+    return running;
+}
+
+static int64_t next_timer(llm_multi *m)
+{
+    int64_t now = llm__now_ms(), next = -1;
+    for (llm_stream *s = m->streams; s; s = s->multi_next) {
+        if (s->phase == LLM__PH_DONE)
+            continue;
+        int64_t t = s->phase == LLM__PH_START ? 0 : llm__call_timers(s, now);
+        if (t >= 0 && (next < 0 || t < next))
+            next = t;
+    }
+    return next;
+}
+
+int llm_multi_perform(llm_multi *m, int *running_out)
+{
+    if (!m)
+        return LLM_ERR_MISUSE;
+    int n;
+    CURLMcode mc = curl_multi_perform(m->cm, &n);
+    int running = after_progress(m);
+    /* Attempts started above begin their transfers now, not a poll later. */
+    if (mc == CURLM_OK)
+        mc = curl_multi_perform(m->cm, &n);
+    if (running_out)
+        *running_out = running;
+    return mc == CURLM_OUT_OF_MEMORY ? LLM_ERR_NOMEM : LLM_OK;
+}
+
+int llm_multi_poll(llm_multi *m, int timeout_ms)
+{
+    if (!m || timeout_ms < 0)
+        return LLM_ERR_MISUSE;
+    int64_t ours = next_timer(m);
+    int wait = timeout_ms;
+    if (ours >= 0 && ours < wait)
+        wait = (int)ours;
+    CURLMcode mc = curl_multi_poll(m->cm, NULL, 0, wait, NULL);
+    return mc == CURLM_OK ? LLM_OK : LLM_ERR_NETWORK;
+}
+
+int llm_multi_wakeup(llm_multi *m)
+{
+    if (!m)
+        return LLM_ERR_MISUSE;
+    return curl_multi_wakeup(m->cm) == CURLM_OK ? LLM_OK : LLM_ERR_NETWORK;
+}
+
+static int socket_tramp(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
+{
+    (void)e;
+    (void)sockp;
+    llm_multi *m = ud;
+    int w = what == CURL_POLL_IN ? LLM_POLL_IN
+          : what == CURL_POLL_OUT ? LLM_POLL_OUT
+          : what == CURL_POLL_INOUT ? LLM_POLL_INOUT
+          : what == CURL_POLL_REMOVE ? LLM_POLL_REMOVE : LLM_POLL_NONE;
+    return m->socket_fn ? m->socket_fn((int)fd, w, m->socket_ud) : 0;
+}
+
+/* Tell the host the sooner of curl's timer and ours (retry waits, idle and
+ * deadline clocks), so one host timer serves both. */
+static void arm_host_timer(llm_multi *m)
+{
+    if (!m->timer_fn)
+        return;
+    int64_t t = m->curl_timer_ms, ours = next_timer(m);
+    if (ours >= 0 && (t < 0 || ours < t))
+        t = ours;
+    m->timer_fn(t, m->timer_ud);
+}
+
+static int timer_tramp(CURLM *cm, long timeout_ms, void *ud)
+{
+    (void)cm;
+    llm_multi *m = ud;
+    m->curl_timer_ms = timeout_ms;
+    arm_host_timer(m);
+    return 0;
+}
+
+int llm_multi_set_socket_fn(llm_multi *m, llm_socket_fn fn, void *ud)
+{
+    if (!m)
+        return LLM_ERR_MISUSE;
+    m->socket_fn = fn;
+    m->socket_ud = ud;
+    curl_multi_setopt(m->cm, CURLMOPT_SOCKETFUNCTION, fn ? socket_tramp : NULL);
+    curl_multi_setopt(m->cm, CURLMOPT_SOCKETDATA, m);
+    return LLM_OK;
+}
+
+int llm_multi_set_timer_fn(llm_multi *m, llm_timer_fn fn, void *ud)
+{
+    if (!m)
+        return LLM_ERR_MISUSE;
+    m->timer_fn = fn;
+    m->timer_ud = ud;
+    curl_multi_setopt(m->cm, CURLMOPT_TIMERFUNCTION, fn ? timer_tramp : NULL);
+    curl_multi_setopt(m->cm, CURLMOPT_TIMERDATA, m);
+    return LLM_OK;
+}
+
+int llm_multi_socket_action(llm_multi *m, int fd, int what, int *running_out)
+{
+    if (!m)
+        return LLM_ERR_MISUSE;
+    int mask = ((what & LLM_POLL_IN) ? CURL_CSELECT_IN : 0) |
+               ((what & LLM_POLL_OUT) ? CURL_CSELECT_OUT : 0);
+    int n;
+    CURLMcode mc = curl_multi_socket_action(m->cm, fd < 0 ? CURL_SOCKET_TIMEOUT : fd, mask, &n);
+    int running = after_progress(m);
+    if (mc == CURLM_OK)
+        mc = curl_multi_socket_action(m->cm, CURL_SOCKET_TIMEOUT, 0, &n);
+    arm_host_timer(m);
+    if (running_out)
+        *running_out = running;
+    return mc == CURLM_OUT_OF_MEMORY ? LLM_ERR_NOMEM : LLM_OK;
+}
