@@ -110,6 +110,10 @@ check-asan:
 	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" CFLAGS="-O1 -g" tests examples
 	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run.sh
 
+check-tsan:
+	$(MAKE) BUILD=build-tsan SAN="-fsanitize=thread" CFLAGS="-O1 -g" tests
+	@BUILD=build-tsan TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" LLM_TEST_ONLY=test_threads sh tests/run.sh
+
 check-valgrind:
 	$(MAKE) BUILD=build-vg CFLAGS="-O1 -g" tests examples
 	@BUILD=build-vg LLM_TEST_VALGRIND=1 LLM_TEST_TIME_SCALE=10 sh tests/run.sh
