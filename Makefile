@@ -59,7 +59,7 @@ SERVER_BIN  := $(BUILD)/tests/llmtestd
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all check check-asan check-valgrind check-tsan demo install uninstall clean \
+.PHONY: all check check-asan check-valgrind check-tsan bench demo install uninstall clean \
         tests examples headercheck symbols
 
 all: $(SHLIB) $(OUT)/$(SONAME) $(OUT)/libllm.so $(STLIB)
@@ -117,6 +117,19 @@ check-tsan:
 check-valgrind:
 	$(MAKE) BUILD=build-vg CFLAGS="-O1 -g" tests examples
 	@BUILD=build-vg LLM_TEST_VALGRIND=1 LLM_TEST_TIME_SCALE=10 sh tests/run.sh
+
+BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Iinclude $(DEP_CFLAGS) -D_GNU_SOURCE
+
+$(BUILD)/bench/baseline: tests/bench/baseline.c
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(DEP_LIBS)
+
+$(BUILD)/bench/llmbench: tests/bench/llmbench.c $(STLIB)
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -DLLM_STATIC -o $@ $< $(TEST_LIBS)
+
+bench: all $(SERVER_BIN) $(BUILD)/bench/baseline $(BUILD)/bench/llmbench
+	@BUILD=$(BUILD) sh tests/bench/run.sh
 
 demo: all examples $(SERVER_BIN)
 	@BUILD=$(BUILD) sh examples/demo.sh
