@@ -46,7 +46,7 @@ SONAME  := libllm.so.$(SOMAJOR)
 SHLIB   := $(OUT)/libllm.so.$(VERSION)
 STLIB   := $(OUT)/libllm.a
 
-TEST_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) -Iinclude -Ilib -Itests $(DEP_CFLAGS) \
+TEST_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) -Iinclude -Ilib -Itests -Itests/lib $(DEP_CFLAGS) \
                -D_GNU_SOURCE -DLLM_STATIC
 TEST_LIBS   := $(STLIB) $(DEP_LIBS) -lpthread
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))

@@ -19,7 +19,7 @@ struct example_opts {
     const char *prompt;
 };
 
-static const char *default_model(const char *provider)
+static inline const char *default_model(const char *provider)
 {
     if (strcmp(provider, "anthropic") == 0) return "claude-sonnet-4-5";
     if (strcmp(provider, "gemini") == 0) return "gemini-2.5-flash";
@@ -28,7 +28,7 @@ static const char *default_model(const char *provider)
 }
 
 /* --provider P --model M --base-url U [prompt]; returns 0 or prints usage. */
-static int example_args(int argc, char **argv, struct example_opts *o, const char *default_prompt)
+static inline int example_args(int argc, char **argv, struct example_opts *o, const char *default_prompt)
 {
     o->provider = "openai";
     o->model = NULL;
@@ -55,7 +55,7 @@ static int example_args(int argc, char **argv, struct example_opts *o, const cha
 
 /* A client for the options: credentials come from the provider's usual
  * environment variables (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...). */
-static llm_client *example_client(const struct example_opts *o)
+static inline llm_client *example_client(const struct example_opts *o)
 {
     llm_client *c;
     int rc = llm_client_new(&c, o->provider);
@@ -72,7 +72,7 @@ static llm_client *example_client(const struct example_opts *o)
     return c;
 }
 
-static void example_report(const llm_response *resp)
+static inline void example_report(const llm_response *resp)
 {
     fprintf(stderr, "error: %s (%s, HTTP %d)\n", llm_response_errmsg(resp),
             llm_status_name(llm_response_status(resp)), llm_response_http_status(resp));

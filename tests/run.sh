@@ -36,6 +36,10 @@ ran=0
 for t in "$BUILD"/tests/test_*; do
     [ -f "$t" ] && [ -x "$t" ] || continue
     name=${t##*/}
+    # LLM_TEST_ONLY=a,b runs only the named binaries (check-tsan uses it).
+    if [ -n "${LLM_TEST_ONLY:-}" ]; then
+        case ",$LLM_TEST_ONLY," in *",$name,"*) ;; *) continue ;; esac
+    fi
     ran=$((ran + 1))
     echo "# $name"
     # shellcheck disable=SC2086

@@ -167,10 +167,9 @@ const llm_response *llm_stream_response(const llm_stream *s)
 
 int llm_stream_take_response(llm_stream *s, llm_response **out)
 {
-    if (!out)
-        return LLM_ERR_MISUSE;
-    *out = NULL;
-    if (!s || s->taken || s->phase != LLM__PH_DONE || s->in_callback)
+    /* On misuse *out is left alone: a second take must not clobber the
+     * pointer the first one handed over. */
+    if (!out || !s || s->taken || s->phase != LLM__PH_DONE || s->in_callback)
         return LLM_ERR_MISUSE;
     s->resp->owned_by_stream = 0;
     *out = s->resp;
