@@ -6,12 +6,14 @@
 #   FUZZ_SECONDS=0 sh tests/fuzz/run.sh  build, then only replay the corpus
 #   FUZZ_TARGETS=sse sh tests/fuzz/run.sh
 #
-# Each target is compiled with clang -fsanitize=fuzzer,address,undefined
-# from its parser and the few core files it needs, into build-fuzz/
-# (FUZZ_BUILD).  New inputs found while fuzzing go to build-fuzz/corpus-<t>/,
+# Targets are the tests/fuzz/fuzz_<t>.c files (FUZZ_TARGETS to choose).
+# Each is compiled with clang -fsanitize=fuzzer,address,undefined into
+# build-fuzz/ (FUZZ_BUILD): the framing parsers from their own source and
+# the few core files they need, any other target from every library source
+# (less FUZZ_EXCLUDE), with the Makefile's provider switches.  New inputs found while fuzzing go to build-fuzz/corpus-<t>/,
 # crashes to build-fuzz/crash-*; the committed seeds in tests/fuzz/corpus/<t>/
 # are only read.  Every crash found belongs in that directory once fixed.
-# Exits non-zero on a build failure or a crash.
+# Exits non-zero if a target does not build or a fuzzer found a crash.
 set -eu
 
 cd "$(dirname "$0")/../.."
@@ -19,7 +21,10 @@ cd "$(dirname "$0")/../.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 FUZZ_CC=${FUZZ_CC:-clang}
-FUZZ_TARGETS=${FUZZ_TARGETS:-"sse eventstream"}
+FUZZ_EXCLUDE=${FUZZ_EXCLUDE:-}
+if [ -z "${FUZZ_TARGETS:-}" ]; then
+    FUZZ_TARGETS=$(for f in tests/fuzz/fuzz_*.c; do basename "$f" .c | sed 's/^fuzz_//'; done)
+fi
 DEPS="jansson libcurl libcrypto"
 
 CFLAGS="-std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined"
@@ -28,21 +33,46 @@ CFLAGS="$CFLAGS $(pkg-config --cflags $DEPS)"
 LIBS="$(pkg-config --libs $DEPS) -lpthread"
 CORE="lib/core/alloc.c lib/core/buf.c lib/core/util.c"
 
-mkdir -p "$FUZZ_BUILD"
-for t in $FUZZ_TARGETS; do
-    case $t in
-        sse) src=lib/transport/sse.c ;;
-        eventstream) src=lib/transport/eventstream.c ;;
-        *) echo "run.sh: unknown target $t" >&2; exit 2 ;;
-    esac
-    echo "== building fuzz_$t"
-    # shellcheck disable=SC2086
-    $FUZZ_CC $CFLAGS -o "$FUZZ_BUILD/fuzz_$t" "tests/fuzz/fuzz_$t.c" $src $CORE $LIBS
+# As the Makefile does: a provider whose source is absent is left out.
+for p in openai azure anthropic gemini bedrock; do
+    if [ ! -f "lib/providers/$p.c" ]; then
+        CFLAGS="$CFLAGS -DLLM_DISABLE_PROVIDER_$(echo "$p" | tr a-z A-Z)"
+    fi
+done
+ALL_SRC=
+for f in lib/core/*.c lib/transport/*.c lib/providers/*.c lib/hooks/*.c; do
+    [ -f "$f" ] || continue
+    case " $FUZZ_EXCLUDE " in *" $f "*) continue ;; esac
+    ALL_SRC="$ALL_SRC $f"
 done
 
+mkdir -p "$FUZZ_BUILD"
 status=0
+built=
 for t in $FUZZ_TARGETS; do
+    case $t in
+        sse) src="lib/transport/sse.c $CORE" ;;
+        eventstream) src="lib/transport/eventstream.c $CORE" ;;
+        *) src=$ALL_SRC ;;
+    esac
+    if [ ! -f "tests/fuzz/fuzz_$t.c" ]; then
+        echo "run.sh: no tests/fuzz/fuzz_$t.c" >&2
+        status=1
+        continue
+    fi
+    echo "== building fuzz_$t"
+    # shellcheck disable=SC2086
+    if $FUZZ_CC $CFLAGS -o "$FUZZ_BUILD/fuzz_$t" "tests/fuzz/fuzz_$t.c" $src $LIBS; then
+        built="$built $t"
+    else
+        echo "run.sh: fuzz_$t does not build" >&2
+        status=1
+    fi
+done
+
+for t in $built; do
     seeds=tests/fuzz/corpus/$t
+    mkdir -p "$seeds"
     if [ "$FUZZ_SECONDS" -eq 0 ]; then
         echo "== replaying $seeds on fuzz_$t"
         "$FUZZ_BUILD/fuzz_$t" -runs=0 "$seeds" || status=1
