@@ -870,6 +870,7 @@ TEST(recording)
     }
     CHECK(found);
     CHECK_STR(json_string_value(json_object_get(json_array_get(arr, 1), "body")), "second");
+    CHECK(json_is_true(json_object_get(rec, "new_connection")));
     json_decref(arr);
 
     /* A prefix that reaches into the provider's path filters the records. */
@@ -967,22 +968,33 @@ TEST(keepalive_counts_one_accept)
 
     next_nonce(f, sizeof f, "");
     url = tserver_url("demo", "hello", f, "v1/chat/completions");
-    for (i = 0; i < 200; i++) {
-        reply r = fetch_with(h, url, i % 2 ? "{\"stream\":true}" : "{}", NULL);
+    for (i = 0; i < 1005; i++) {
+        char body[64];
+        reply r;
 
-        ok += r.status == 200 && r.rc == CURLE_OK;
+        snprintf(body, sizeof body, "{\"i\":%d,\"stream\":%s}", i, i % 2 ? "true" : "false");
+        r = fetch_with(h, url, body, NULL);
+        ok += r.status == 200 && r.rc == CURLE_OK &&
+              (strstr(r.body.p, "data: ") != NULL) == (i % 2);
         reply_free(&r);
     }
     curl_easy_cleanup(h);
-    CHECK_INT(ok, 200);
+    CHECK_INT(ok, 1005);
     prefix = tserver_prefix("demo", "hello", f);
     CHECK_INT(tserver_stats(prefix, &req, &acc), 0);
-    CHECK_INT(req, 200);
+    CHECK_INT(req, 1005);
     CHECK_INT(acc, 1);
+    /* Only the last 1000 are kept. */
     arr = tserver_requests(prefix);
-    CHECK_INT(json_array_size(arr), 200);
-    CHECK(json_is_true(json_object_get(json_array_get(arr, 0), "new_connection")));
-    CHECK(json_is_false(json_object_get(json_array_get(arr, 1), "new_connection")));
+    CHECK_INT(json_array_size(arr), 1000);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(arr, 0), "body")),
+              "{\"i\":5,\"stream\":true}");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(arr, 999), "body")),
+              "{\"i\":1004,\"stream\":false}");
+    CHECK(json_is_false(json_object_get(json_array_get(arr, 0), "new_connection")));
+    json_decref(arr);
+    arr = tserver_requests("/t/demo/hello/n");
+    CHECK(json_array_size(arr) >= 1000);
     json_decref(arr);
     free(prefix);
     free(url);
