@@ -237,6 +237,15 @@ static json_t *canon_headers(const struct llm__header *h, size_t n, int *failed)
     return arr;
 }
 
+static int extra_cmp(const void *a, const void *b)
+{
+    const struct llm__extra *x = *(const struct llm__extra *const *)a;
+    const struct llm__extra *y = *(const struct llm__extra *const *)b;
+    if (!x->provider || !y->provider)
+        return !!x->provider - !!y->provider;
+    return strcmp(x->provider, y->provider);
+}
+
 static json_t *canon_request(const llm_request *r, int *failed)
 {
     json_t *o = json_object();
@@ -306,16 +315,25 @@ static json_t *canon_request(const llm_request *r, int *failed)
         put(o, "seed", json_integer((json_int_t)r->seed), failed);
     put(o, "reasoning_effort", json_integer(r->reasoning_effort), failed);
     put(o, "reasoning_budget", json_integer(r->reasoning_budget), failed);
-    for (size_t i = 0; i < r->nextras; i++) {
+    /* One extra per provider, in the order of their names (the order the
+     * host set them in does not change any body). */
+    const struct llm__extra **ex = r->nextras ? llm__calloc(r->nextras, sizeof *ex) : NULL;
+    if (r->nextras && !ex)
+        *failed = 1;
+    for (size_t i = 0; ex && i < r->nextras; i++)
+        ex[i] = &r->extras[i];
+    if (ex)
+        qsort(ex, r->nextras, sizeof *ex, extra_cmp);
+    for (size_t i = 0; ex && i < r->nextras; i++) {
         json_t *eo = json_object();
         if (eo) {
-            put(eo, "provider", str_or_null(r->extras[i].provider), failed);
-            put(eo, "json", embedded(r->extras[i].json,
-                                     r->extras[i].json ? strlen(r->extras[i].json) : 0),
+            put(eo, "provider", str_or_null(ex[i]->provider), failed);
+            put(eo, "json", embedded(ex[i]->json, ex[i]->json ? strlen(ex[i]->json) : 0),
                 failed);
         }
         push(extras, eo, failed);
     }
+    llm__free(ex);
     put(o, "extras", extras, failed);
     return o;
 }

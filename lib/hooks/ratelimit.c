@@ -213,7 +213,7 @@ int llm__spendcap_reserve(struct llm__spendcap *s, const char *user, int64_t res
         if (used >= s->cap || sat_add(used, reserve) > s->cap) {
             rc = 0;
         } else {
-            u->reserved += reserve;
+            u->reserved = sat_add(u->reserved, reserve);
             rc = 1;
         }
     }
