@@ -84,29 +84,36 @@ static void replay_free(struct replay *rp)
     memset(rp, 0, sizeof *rp);
 }
 
-static void read_meta(struct llm__call *call, const struct llm__part *p, struct replay *rp)
+/* LLM_OK, or LLM_ERR_NOMEM: a signature lost to a failed allocation
+ * must fail the call, not vanish from the replayed turn. */
+static int read_meta(struct llm__call *call, const struct llm__part *p, struct replay *rp)
 {
     memset(rp, 0, sizeof *rp);
     if (!p->meta.json)
-        return;
+        return LLM_OK;
     int ours = p->meta.provider && strcmp(p->meta.provider, llm__gemini_ops.name) == 0;
     json_t *m = NULL;
-    if (ours && llm__json_load(p->meta.json, p->meta.json_len, &m, NULL) == LLM_OK &&
-        !json_is_object(m)) {
-        json_decref(m);
-        m = NULL;
+    if (ours) {
+        int rc = llm__json_load(p->meta.json, p->meta.json_len, &m, NULL);
+        if (rc == LLM_ERR_NOMEM)
+            return rc;
+        if (rc == LLM_OK && !json_is_object(m)) {
+            json_decref(m);
+            m = NULL;
+        }
     }
-    if (!ours || !m) {
+    if (!m) {
         /* Someone else's data (or unreadable): llm__meta_usable notes the
          * drop once per call. */
         llm__meta_usable(call, &p->meta);
-        return;
+        return LLM_OK;
     }
     rp->meta = m;
     rp->provider_id = json_is_false(json_object_get(m, "idSynthetic"));
     if (json_object_get(m, "thoughtSignature") || json_object_get(m, "thought") ||
         json_object_get(m, "part"))
         rp->usable = llm__meta_usable(call, &p->meta);
+    return LLM_OK;
 }
 
 static int add_signature(json_t *part, const struct replay *rp)
@@ -236,10 +243,11 @@ static int function_call(struct llm__call *call, const struct llm__part *p, json
     }
     json_t *fc = wrap("args", args);
     json_t *part = wrap("functionCall", fc);
-    if (!part)
-        return nomem(r);
     struct replay rp;
-    read_meta(call, p, &rp);
+    if (!part || read_meta(call, p, &rp)) {
+        json_decref(part);
+        return nomem(r);
+    }
     /* Only an id Gemini itself produced goes back; a synthetic one was
      * never the server's and older endpoints reject an unknown id
      * (providers.md 4.5). */
@@ -280,7 +288,10 @@ static int function_response(struct llm__call *call, const struct llm__part *p,
     int provider_id = 0;
     if (c) {
         struct replay rp;
-        read_meta(call, c, &rp);
+        if (read_meta(call, c, &rp)) {
+            json_decref(content);
+            return nomem(r);
+        }
         provider_id = rp.provider_id;
         replay_free(&rp);
     }
@@ -312,7 +323,8 @@ static int message_parts(struct llm__call *call, const struct llm__message *m,
         switch (p->type) {
         case LLM__PART_TEXT: {
             struct replay rp;
-            read_meta(call, p, &rp);
+            if (read_meta(call, p, &rp))
+                return nomem(r);
             part = text_part(p->text, p->text_len);
             if (!part || add_signature(part, &rp)) {
                 json_decref(part);
@@ -343,7 +355,8 @@ static int message_parts(struct llm__call *call, const struct llm__message *m,
             /* Thought summaries and parts libllm does not model go back
              * exactly as received, and only to the model that made them. */
             struct replay rp;
-            read_meta(call, p, &rp);
+            if (read_meta(call, p, &rp))
+                return nomem(r);
             if (rp.usable) {
                 json_t *raw = json_object_get(rp.meta, "part");
                 if (p->type == LLM__PART_OPAQUE && json_is_object(raw)) {
