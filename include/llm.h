@@ -308,7 +308,8 @@ typedef void (*llm_free_fn)(void *userdata);
 /* Create a client for a provider: "openai" (also any OpenAI-compatible
  * server, with llm_client_set_base_url), "azure", "anthropic", "gemini" or
  * "bedrock".  Reads the provider's environment variables (OPENAI_API_KEY,
- * OPENAI_BASE_URL, ANTHROPIC_API_KEY, ...; see libllm-providers(7)) unless
+ * OPENAI_BASE_URL, ANTHROPIC_API_KEY, ...; see libllm-openai(7) and the
+ * other provider pages) unless
  * LLM_INIT_NO_ENV; explicit setters always win.  LLM_ERR_NOT_FOUND for an
  * unknown provider, LLM_ERR_UNSUPPORTED for one disabled in this build.
  * Per-handle.  Since: 1.0 */

@@ -466,6 +466,10 @@ int  llm__evs_finish(struct llm__evs *p);
 void llm__evs_free(struct llm__evs *p);
 uint32_t llm__crc32(uint32_t crc, const void *data, size_t n);
 
+/* 1 while a hook runs on this thread (hooks/hooks.c): entry points that
+ * are not accessors then return LLM_ERR_REENTRANT. */
+int llm__hooks_in_callback(void);
+
 /* ------------------------------------------------------------------------
  * Clock (core/clock.c): one replaceable source for every timer.
  */

@@ -123,6 +123,12 @@ int llm_global_init_alloc(uint32_t flags, llm_malloc_fn m, llm_realloc_fn r,
         g_free = f;
         g_alloc_ud = ud;
         rc = init_locked(flags);
+        if (rc != LLM_OK) {
+            g_malloc = libc_malloc;
+            g_realloc = libc_realloc;
+            g_free = libc_free;
+            g_alloc_ud = NULL;
+        }
     }
     pthread_mutex_unlock(&g_init_lock);
     return rc;

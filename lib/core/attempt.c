@@ -811,6 +811,11 @@ void llm__call_finish(llm_stream *s, int status)
         llm__resp_fail(s->resp, status, "%s", llm_status_str(status));
     llm_client *c = s->client;
     llm_response *r = s->resp;
+    /* A response keeps its client alive, so bindings may free in any order. */
+    if (!r->client) {
+        llm__client_retain(c);
+        r->client = c;
+    }
     if (!r->provider)
         llm__resp_set_str(&r->provider, s->cur ? s->cur->provider : c->provider);
     if (!r->attempts)

@@ -35,6 +35,8 @@ static int begin(llm_client *c)
     if (!c)
         return LLM_ERR_MISUSE;
     llm__buf_reset(&c->errmsg);
+    if (llm__hooks_in_callback())
+        return LLM_ERR_REENTRANT;
     if (atomic_load(&c->frozen))
         return fail(c, LLM_ERR_MISUSE, "the client has made a call; its configuration is frozen");
     return LLM_OK;

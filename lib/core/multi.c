@@ -6,6 +6,19 @@
  */
 #include "core/call.h"
 
+static int multi_status(CURLMcode mc)
+{
+    switch (mc) {
+    case CURLM_OK: return LLM_OK;
+    case CURLM_OUT_OF_MEMORY: return LLM_ERR_NOMEM;
+    case CURLM_ABORTED_BY_CALLBACK: return LLM_ERR_CALLBACK;
+    case CURLM_BAD_SOCKET: return LLM_ERR_INVALID_ARG;
+    default: return LLM_ERR_NETWORK;
+    }
+}
+
+static void arm_host_timer(llm_multi *m);
+
 int llm_multi_new(llm_multi **out)
 {
     if (!out)
@@ -69,6 +82,9 @@ int llm_multi_add(llm_multi *m, llm_stream *s)
     pthread_mutex_lock(&s->wake_lock);
     s->wake = m->cm;
     pthread_mutex_unlock(&s->wake_lock);
+    /* In socket-callback style nothing would start the new call until the
+     * host's timer fires: ask for it now. */
+    arm_host_timer(m);
     return LLM_OK;
 }
 
@@ -148,6 +164,8 @@ int llm_multi_perform(llm_multi *m, int *running_out)
 {
     if (!m)
         return LLM_ERR_MISUSE;
+    if (llm__hooks_in_callback())
+        return LLM_ERR_REENTRANT;
     int n;
     CURLMcode mc = curl_multi_perform(m->cm, &n);
     int running = after_progress(m);
@@ -156,7 +174,7 @@ int llm_multi_perform(llm_multi *m, int *running_out)
         mc = curl_multi_perform(m->cm, &n);
     if (running_out)
         *running_out = running;
-    return mc == CURLM_OUT_OF_MEMORY ? LLM_ERR_NOMEM : LLM_OK;
+    return multi_status(mc);
 }
 
 int llm_multi_poll(llm_multi *m, int timeout_ms)
@@ -167,15 +185,14 @@ int llm_multi_poll(llm_multi *m, int timeout_ms)
     int wait = timeout_ms;
     if (ours >= 0 && ours < wait)
         wait = (int)ours;
-    CURLMcode mc = curl_multi_poll(m->cm, NULL, 0, wait, NULL);
-    return mc == CURLM_OK ? LLM_OK : LLM_ERR_NETWORK;
+    return multi_status(curl_multi_poll(m->cm, NULL, 0, wait, NULL));
 }
 
 int llm_multi_wakeup(llm_multi *m)
 {
     if (!m)
         return LLM_ERR_MISUSE;
-    return curl_multi_wakeup(m->cm) == CURLM_OK ? LLM_OK : LLM_ERR_NETWORK;
+    return multi_status(curl_multi_wakeup(m->cm));
 }
 
 static int socket_tramp(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
@@ -237,6 +254,8 @@ int llm_multi_socket_action(llm_multi *m, int fd, int what, int *running_out)
 {
     if (!m)
         return LLM_ERR_MISUSE;
+    if (llm__hooks_in_callback())
+        return LLM_ERR_REENTRANT;
     int mask = ((what & LLM_POLL_IN) ? CURL_CSELECT_IN : 0) |
                ((what & LLM_POLL_OUT) ? CURL_CSELECT_OUT : 0);
     int n;
@@ -247,5 +266,5 @@ int llm_multi_socket_action(llm_multi *m, int fd, int what, int *running_out)
     arm_host_timer(m);
     if (running_out)
         *running_out = running;
-    return mc == CURLM_OUT_OF_MEMORY ? LLM_ERR_NOMEM : LLM_OK;
+    return multi_status(mc);
 }

@@ -13,6 +13,8 @@ static int begin(llm_request *req)
     if (!req)
         return LLM_ERR_MISUSE;
     llm__buf_reset(&req->errmsg);
+    if (llm__hooks_in_callback())
+        return LLM_ERR_REENTRANT;
     if (atomic_load(&req->busy) > 0) {
         llm__buf_puts(&req->errmsg, "the request is in use by a call in progress");
         return LLM_ERR_MISUSE;

@@ -14,14 +14,17 @@ static int open_call(llm_client *c, const llm_request *req, const llm_call_opts 
     *out = NULL;
     if (!c || !req)
         return LLM_ERR_MISUSE;
+    if (llm__hooks_in_callback())
+        return LLM_ERR_REENTRANT;
     llm_stream *s = llm__calloc(1, sizeof *s);
     if (!s)
         return LLM_ERR_NOMEM;
     pthread_mutex_init(&s->wake_lock, NULL);
     atomic_init(&s->cancelled, 0);
-    /* The first call freezes the client's configuration: from here on it
-     * may be shared by threads without locks. */
-    atomic_store(&c->frozen, 1);
+    /* The first call freezes the configuration of the client and of every
+     * fallback it may reach: from here on they are shared without locks. */
+    for (llm_client *k = c; k; k = k->fallback)
+        atomic_store(&k->frozen, 1);
     llm__client_retain(c);
     llm__client_retain(c);
     s->client = c;
@@ -143,7 +146,7 @@ int llm_stream_next(llm_stream *s, const llm_event **ev_out)
         *ev_out = NULL;
     if (!s || !ev_out)
         return LLM_ERR_MISUSE;
-    if (s->in_callback)
+    if (s->in_callback || llm__hooks_in_callback())
         return LLM_ERR_REENTRANT;
     if (s->taken)
         return LLM_ERR_MISUSE;
@@ -234,6 +237,8 @@ int llm_complete(llm_client *c, const llm_request *req, const llm_call_opts *o, 
     if (!out)
         return LLM_ERR_MISUSE;
     *out = NULL;
+    if (llm__hooks_in_callback())
+        return LLM_ERR_REENTRANT;
     llm_stream *s;
     int rc = open_call(c, req, o, 0, &s);
     if (!s)
