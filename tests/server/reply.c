@@ -35,6 +35,7 @@ typedef struct faults {
     size_t   ra_len;
     int64_t  ram;           /* -1: none */
     int      close;
+    int      echoauth;      /* injected errors quote the request's credential */
     int64_t  big, sse;      /* -1: none */
 } faults;
 
@@ -143,6 +144,8 @@ static void parse_faults(const char *s, size_t n, faults *f)
         i += len + 1;
         if (len == 5 && memcmp(t, "close", 5) == 0) {
             f->close = 1;
+        } else if (len == 8 && memcmp(t, "echoauth", 8) == 0) {
+            f->echoauth = 1;
         } else if (len == 7 && memcmp(t, "badjson", 7) == 0) {
             f->badjson = 1;
         } else if (tok_is(t, len, "split", &v, &vl)) {
@@ -650,8 +653,27 @@ int reply_case(conn *c, const request *rq, int first)
             free(fx.data);
             memset(&fx, 0, sizeof fx);
             sbuf_init(&b);
-            sbuf_addf(&b, "{\"error\":{\"message\":\"injected %d\",\"type\":\"injected_error\","
-                          "\"code\":\"injected\"}}", inject);
+            if (f.echoauth) {
+                /* Some providers quote the credential back in errors
+                 * ("Incorrect API key provided: sk-..."): the client must
+                 * redact it before anyone sees it. */
+                sbuf msg;
+                sbuf_init(&msg);
+                sbuf_addf(&msg, "injected %d; credentials seen:", inject);
+                for (size_t k = 0; k < rq->nhdrs; k++)
+                    if (strcasecmp(rq->hdrs[k].name, "authorization") == 0 ||
+                        strcasecmp(rq->hdrs[k].name, "x-api-key") == 0 ||
+                        strcasecmp(rq->hdrs[k].name, "api-key") == 0 ||
+                        strcasecmp(rq->hdrs[k].name, "x-goog-api-key") == 0)
+                        sbuf_addf(&msg, " %s", rq->hdrs[k].value);
+                sbuf_adds(&b, "{\"error\":{\"message\":\"");
+                sbuf_json_str(&b, msg.data ? msg.data : "", msg.len);
+                sbuf_addf(&b, "\",\"type\":\"injected_error\",\"code\":\"injected\"}}");
+                sbuf_free(&msg);
+            } else {
+                sbuf_addf(&b, "{\"error\":{\"message\":\"injected %d\",\"type\":\"injected_error\","
+                              "\"code\":\"injected\"}}", inject);
+            }
             injected_body = b.data;
             sbuf_addf(&head, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n", inject,
                       reason_phrase(inject));
@@ -672,7 +694,18 @@ int reply_case(conn *c, const request *rq, int first)
     } else {
         name = body_wants_stream(rq->body, rq->body_len) || contains_ci(rt.rest, strlen(rt.rest), "stream")
                    ? "response.stream" : "response";
-        lr = fixture_load(&fx, rt.dir, name, &fpath);
+        /* Conversations: the k-th request on a prefix gets response.<k>
+         * (or response.stream.<k>) when the case has one. */
+        char seqname[64];
+        snprintf(seqname, sizeof seqname, "%s.%llu", name, (unsigned long long)tk.index);
+        lr = fixture_load(&fx, rt.dir, seqname, &fpath);
+        if (lr == -1) {
+            free(fx.data);
+            memset(&fx, 0, sizeof fx);
+            free(fpath);
+            fpath = NULL;
+            lr = fixture_load(&fx, rt.dir, name, &fpath);
+        }
     }
     if (lr != 0) {
         sbuf msg;
