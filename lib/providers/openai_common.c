@@ -1360,7 +1360,7 @@ static int take_fragment(struct llm__sstate *st, struct ostream *s, const json_t
     } else {
         /* No index: a whole call per fragment, or a continuation of the
          * last one. */
-        if (!name && s->nslots)
+        if (!name && !(type && strcmp(type, "function") != 0) && s->nslots)
             sl = &s->slots[s->nslots - 1];
         else if (!(sl = new_slot(st, s, -1 - (int64_t)s->nslots)))
             return r->status;
@@ -1368,6 +1368,8 @@ static int take_fragment(struct llm__sstate *st, struct ostream *s, const json_t
     if (sl->ignored || sl->ended)
         return LLM_OK;
     if (type && strcmp(type, "function") != 0) {
+        if (sl->started)
+            return LLM_OK;
         sl->ignored = 1;
         return llm__emit_warning(st, "ignored a tool call of type \"%.40s\"", type);
     }
