@@ -167,14 +167,27 @@ int llm__json_load(const char *s, size_t n, json_t **out, llm__buf *errtext)
     return LLM_ERR_PROTOCOL;
 }
 
+struct dump_ctx {
+    llm__buf *out;
+    int failed;
+};
+
 static int dump_cb(const char *buf, size_t size, void *data)
 {
-    return llm__buf_append(data, buf, size) == LLM_OK ? 0 : -1;
+    struct dump_ctx *d = data;
+    if (llm__buf_append(d->out, buf, size) != LLM_OK) {
+        d->failed = 1;
+        return -1;
+    }
+    return 0;
 }
 
 int llm__json_dump(llm__buf *out, const json_t *j)
 {
-    if (json_dump_callback(j, dump_cb, out, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+    /* jansson does not always pass a callback's failure back, so the
+     * callback records it itself. */
+    struct dump_ctx d = {out, 0};
+    if (json_dump_callback(j, dump_cb, &d, JSON_COMPACT | JSON_ENCODE_ANY) != 0 || d.failed)
         return LLM_ERR_NOMEM;
     if (llm__buf_reserve(out, 0) != LLM_OK)
         return LLM_ERR_NOMEM;
