@@ -5,6 +5,7 @@
  * observers (DESIGN.md 2, 5.3, 5.4, 5.6).
  */
 #include "core/call.h"
+#include "transport/framing.h"
 
 #include <stdio.h>
 
@@ -305,11 +306,14 @@ static int on_body(void *ud, const char *p, size_t n)
     }
     if (s->body_mode == 1) {
         int rc = s->sse ? llm__sse_feed(s->sse, p, n) : llm__evs_feed(s->evs, p, n);
-        if (rc == LLM_ERR_TOO_LARGE && s->resp->status == LLM_OK)
-            llm__resp_fail(s->resp, rc, "a stream event exceeds the %lld-byte limit",
-                           (long long)s->cur->max_event_bytes);
-        else if (rc == LLM_ERR_PROTOCOL && s->resp->status == LLM_OK)
-            llm__resp_fail(s->resp, rc, "malformed stream framing");
+        if (rc && s->resp->status == LLM_OK) {
+            const char *why = s->sse ? llm__sse_errmsg(s->sse) : llm__evs_errmsg(s->evs);
+            if (rc == LLM_ERR_TOO_LARGE)
+                llm__resp_fail(s->resp, rc, "a stream event exceeds the %lld-byte limit",
+                               (long long)s->cur->max_event_bytes);
+            else
+                llm__resp_fail(s->resp, rc, "%s", why && *why ? why : llm_status_str(rc));
+        }
         return rc;
     }
     if ((int64_t)(s->body.len + n) > s->cur->max_response_bytes) {
@@ -602,8 +606,11 @@ void llm__attempt_done(llm_stream *s, CURLcode rc)
         status = r->status;
     } else if (s->streaming) {
         int frc = s->sse ? llm__sse_finish(s->sse) : llm__evs_finish(s->evs);
-        if (frc && r->status == LLM_OK)
-            llm__resp_fail(r, frc, "the stream ended inside a frame");
+        if (frc && r->status == LLM_OK) {
+            const char *why = s->sse ? llm__sse_errmsg(s->sse) : llm__evs_errmsg(s->evs);
+            llm__resp_fail(r, frc == LLM_ERR_PROTOCOL ? LLM_ERR_NETWORK : frc, "%s",
+                           why && *why ? why : "the stream ended inside a frame");
+        }
         if (r->status == LLM_OK)
             s->call.ops->stream_end(&s->st);
         status = r->status;

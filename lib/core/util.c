@@ -156,10 +156,13 @@ int llm__url_join(llm__buf *out, const char *base, const char *path)
 int llm__json_load(const char *s, size_t n, json_t **out, llm__buf *errtext)
 {
     json_error_t err;
+    /* jansson leaves the error record unset when an early allocation
+     * fails; an empty reason after a failure is that case. */
+    memset(&err, 0, sizeof err);
     *out = json_loadb(s, n, JSON_ALLOW_NUL, &err);
     if (*out)
         return LLM_OK;
-    if (json_error_code(&err) == json_error_out_of_memory)
+    if (json_error_code(&err) == json_error_out_of_memory || err.text[0] == '\0')
         return LLM_ERR_NOMEM;
     if (errtext)
         llm__buf_printf(errtext, "invalid JSON at line %d column %d: %s", err.line,
