@@ -1265,12 +1265,9 @@ TEST(random_input)
 
 /* ---- allocation failure ------------------------------------------------- */
 
-static int dump_strict;
-
 /* The outcome of a run in which allocation n failed (hit) or which ran to
  * its end (!hit): NOMEM, or the run's normal status when what failed was
- * only the readable text, or (while llm__json_dump cannot report it) a
- * normal status after a failed dump. */
+ * only the readable text. */
 static int oom_outcome(const char *what, long n, int hit, int rc, int normal, const llm_response *r)
 {
     if (!hit) {
@@ -1283,7 +1280,7 @@ static int oom_outcome(const char *what, long n, int hit, int rc, int normal, co
             printf("#   %s, allocation %ld: status %d\n", what, n, llm_response_status(r));
         return 0;
     }
-    int ok = rc == normal && (*llm_response_errmsg(r) == '\0' || !dump_strict);
+    int ok = rc == normal && *llm_response_errmsg(r) == '\0';
     CHECK(ok);
     if (!ok)
         printf("#   %s, allocation %ld failed: %d %s\n", what, n, rc, llm_response_errmsg(r));
@@ -1294,10 +1291,6 @@ static int oom_outcome(const char *what, long n, int hit, int rc, int normal, co
  * run ends cleanly and leaks nothing (ASan and valgrind say). */
 TEST(allocation_failures)
 {
-    dump_strict = fx_dump_reports_failure();
-    if (!dump_strict)
-        printf("# note: llm__json_dump returns LLM_OK after a failed allocation (jansson's "
-               "json_dump_callback drops callback errors); tolerated here\n");
     llm_request *req = standard_request("tool_results");
     CHECK_INT(llm_request_set_response_schema(req, "answer", "{\"type\":\"object\"}"), LLM_OK);
     CHECK_INT(llm_request_set_extra_json(req, NULL, "{\"x\":1}", 7), LLM_OK);
