@@ -4,6 +4,7 @@
  */
 #include "core/client.h"
 #include "transport/transport.h"
+#include "hooks/builtin.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -179,7 +180,9 @@ int llm_client_new(llm_client **out, const char *provider)
     pthread_mutex_init(&c->lock, NULL);
     llm__breaker_init(&c->breaker);
     llm__retry_budget_init(&c->budget);
+    /* Azure bills some models differently from OpenAI: the table knows. */
     if (!(c->provider = llm__strdup(provider)) || llm__prices_new(&c->prices) != LLM_OK ||
+        llm__prices_set_provider(c->prices, provider) != LLM_OK ||
         read_env(c) != LLM_OK || llm__transport_client_init(c) != LLM_OK) {
         client_destroy(c);
         return LLM_ERR_NOMEM;

@@ -395,6 +395,7 @@ TEST(cost_and_credentials_hooks)
     char fcopy[128];
     snprintf(fcopy, sizeof fcopy, "%s", f);
     llm_client *c = openai("text", fcopy, h);
+    llm_hooks_free(h);
     llm_request *r = say_hi();
     llm_response *resp = NULL;
     CHECK_INT(llm_complete(c, r, NULL, &resp), LLM_OK);
