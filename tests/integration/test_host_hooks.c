@@ -73,7 +73,9 @@ static char seen[1 << 16];
 static size_t seen_len;
 static void saw(const char *s)
 {
-    size_t n = s ? strlen(s) : 0;
+    if (!s)
+        return;
+    size_t n = strlen(s);
     if (seen_len + n + 1 < sizeof seen) {
         memcpy(seen + seen_len, s, n);
         seen_len += n;
