@@ -763,7 +763,8 @@ LLM_API const char *llm_response_warning(const llm_response *resp, size_t i);
 LLM_API const char *llm_response_header(const llm_response *resp, const char *name,
                                         size_t *len_out);
 
-/* The raw body of a non-streamed call, or the error body; NULL for streams.
+/* The raw body of a non-streamed call, or the body of an HTTP error reply
+ * (streamed or not); NULL for a successful stream, which keeps no body.
  * Secrets are redacted.  Per-handle.  Since: 1.0 */
 LLM_API const char *llm_response_raw(const llm_response *resp, size_t *len_out);
 
