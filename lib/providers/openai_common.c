@@ -1452,7 +1452,12 @@ static int finish_stream(struct llm__sstate *st, struct ostream *s)
     if (rc)
         return rc;
     if (s->refusal.len) {
-        if ((rc = refusal_warning(r, s->refusal.data, s->refusal.len)))
+        /* As a warning event too, so that a caller reading only events
+         * learns why no text came. */
+        size_t n = s->refusal.len > 400 ? 400 : s->refusal.len;
+        if (llm__resp_set_finish(r, LLM_FINISH_CONTENT_FILTER, r->finish_raw))
+            return nomem(r);
+        if ((rc = llm__emit_warning(st, "refusal: %.*s", (int)n, s->refusal.data)))
             return rc;
         llm__buf_free(&s->refusal);
     }
