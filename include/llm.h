@@ -469,7 +469,8 @@ LLM_API void llm_call_opts_free(llm_call_opts *opts);                /* Per-hand
 LLM_API int llm_call_opts_set_deadline_ms(llm_call_opts *opts, int64_t ms);
 
 /* The end user on whose behalf the call is made (admission hooks, spend
- * caps, OpenAI's safety_identifier).  Per-handle.  Since: 1.0 */
+ * caps, observers); it is not sent to the provider (OpenAI's safety_identifier
+ * goes through llm_request_set_extra_json).  Per-handle.  Since: 1.0 */
 LLM_API int llm_call_opts_set_user(llm_call_opts *opts, const char *user_id);
 
 /* Retries after the first attempt for this call (overrides the client's);
