@@ -80,7 +80,7 @@ struct env_map {
 static int read_env(llm_client *c)
 {
     const char *p = c->provider;
-    struct env_map map[12];
+    struct env_map map[16];
     size_t n = 0;
     if (strcmp(p, "openai") == 0) {
         map[n++] = (struct env_map){"OPENAI_API_KEY", &c->api_key, 1};
@@ -109,6 +109,9 @@ static int read_env(llm_client *c)
         map[n++] = (struct env_map){"AWS_REGION", &c->region, 0};
         map[n++] = (struct env_map){"AWS_BEARER_TOKEN_BEDROCK", &c->bearer_token, 1};
     }
+    /* The CA bundle as curl's own tool finds it, for every provider. */
+    map[n++] = (struct env_map){"SSL_CERT_FILE", &c->ca_file, 0};
+    map[n++] = (struct env_map){"CURL_CA_BUNDLE", &c->ca_file, 0};
     /* Later entries override earlier ones for the same field. */
     for (size_t i = 0; i < n; i++) {
         const char *v = env(map[i].var);
