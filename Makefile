@@ -5,6 +5,7 @@
 #   make check-asan      the same tests under AddressSanitizer + UBSan
 #   make check-valgrind  the same tests under valgrind memcheck
 #   make demo            the examples against the bundled test server
+#   make check-redis     examples/redis_cache: shared cache and rate limit on redis-server
 #   make install         PREFIX, DESTDIR, LIBDIR, INCLUDEDIR, MANDIR honoured
 #   make CC=clang        any C11 compiler with GNU-style flags
 
@@ -56,11 +57,15 @@ SERVER_SRC  := $(sort $(wildcard tests/server/*.c))
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 INTEG_BIN   := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/%)
 SERVER_BIN  := $(BUILD)/tests/llmtestd
-EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
+EXAMPLE_SRC := $(filter-out examples/redis_cache.c,$(sort $(wildcard examples/*.c)))
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+# examples/redis_cache needs hiredis, which libllm itself never links: it is
+# built only where pkg-config knows hiredis.
+HIREDIS     := $(shell pkg-config --exists hiredis 2>/dev/null && echo yes)
+REDIS_EXAMPLE := $(if $(HIREDIS),$(BUILD)/examples/redis_cache)
 
-.PHONY: all check check-asan check-valgrind check-tsan bench demo install uninstall clean \
-        tests examples headercheck symbols
+.PHONY: all check check-asan check-valgrind check-tsan check-redis bench demo install uninstall \
+        clean tests examples headercheck symbols
 
 all: $(SHLIB) $(OUT)/$(SONAME) $(OUT)/libllm.so $(STLIB)
 
@@ -100,8 +105,16 @@ $(BUILD)/examples/%: examples/%.c $(STLIB)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 $(WARN) $(CFLAGS) $(SAN) -Iinclude -DLLM_STATIC -o $@ $< $(TEST_LIBS)
 
+$(BUILD)/examples/redis_cache: examples/redis_cache.c examples/common.h $(STLIB)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) $(SAN) -Iinclude $(shell pkg-config --cflags hiredis) -DLLM_STATIC \
+	    -o $@ $< $(TEST_LIBS) $(shell pkg-config --libs hiredis)
+
 tests: $(UNIT_BIN) $(INTEG_BIN) $(SERVER_BIN)
-examples: $(EXAMPLE_BIN)
+examples: $(EXAMPLE_BIN) $(REDIS_EXAMPLE)
+ifeq ($(HIREDIS),)
+	@echo "note: examples/redis_cache skipped: pkg-config does not know hiredis (Debian: libhiredis-dev)"
+endif
 
 check: all tests examples
 	@BUILD=$(BUILD) sh tests/run.sh
@@ -133,6 +146,11 @@ bench: all $(SERVER_BIN) $(BUILD)/bench/baseline $(BUILD)/bench/llmbench
 
 demo: all examples $(SERVER_BIN)
 	@BUILD=$(BUILD) sh examples/demo.sh
+
+# Two processes sharing the Redis cache and rate limit of examples/redis_cache,
+# against a redis-server the script starts (skipped without one, unless CI=true).
+check-redis: all examples $(SERVER_BIN)
+	@BUILD=$(BUILD) sh tests/redis/test_redis.sh
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
