@@ -59,4 +59,9 @@ for p in openai azure anthropic gemini bedrock; do
     "$bin/stream" --provider $p --base-url "$base/$p/text/demo-split=7$s" || status=1
     "$bin/tools" --provider $p --base-url "$base/$p/tool_loop/demo$s" || status=1
 done
+# Every hook at once; the first attempt gets a 503, so a retry shows.
+echo "== hooks (test server at 127.0.0.1:$port) =="
+LLM_API_KEY_1=sk-demo-1 LLM_API_KEY_2=sk-demo-2 "$bin/hooks" \
+    --base-url "$base/openai/text/fail=1x503,demo-hooks/v1" \
+    --fallback-url "$base/openai/text/demo-fallback/v1" || status=1
 exit $status
