@@ -671,7 +671,16 @@ void llm__attempt_done(llm_stream *s, CURLcode rc)
     else
         llm__breaker_record(&s->cur->breaker, 1, llm__now_ms());
 
-    /* Decide what comes next. */
+    /* Decide what comes next.  A cancel stops the retry this failure would
+     * have had, so the call ends cancelled; its last failure stays readable
+     * (HTTP status, provider error) on the response. */
+    if (r->retryable && !s->delivered && llm__call_cancelled(s)) {
+        /* resp_fail formats before it replaces errmsg: reading it is safe. */
+        llm__resp_fail(r, LLM_ERR_CANCELLED, "the call was cancelled (the last attempt: %s)",
+                       r->errmsg.len ? r->errmsg.data : llm_status_str(status));
+        llm__call_finish(s, LLM_ERR_CANCELLED);
+        return;
+    }
     if (!r->retryable || s->delivered || llm__call_cancelled(s)) {
         llm__call_finish(s, status);
         return;
@@ -747,21 +756,30 @@ int llm__call_cancelled(llm_stream *s)
     return atomic_load(&s->cancelled) || (s->cancel && atomic_load(&s->cancel->triggered));
 }
 
-int64_t llm__call_timers(llm_stream *s, int64_t now)
+/* One walk over the call's clocks for both questions: with act, a clock
+ * that fired ends the attempt or the call; without, it only says "due now"
+ * (multi.c asks from inside curl's timer callback, where ending a transfer
+ * would re-enter curl). */
+static int64_t walk_timers(llm_stream *s, int64_t now, int act)
 {
     int64_t next = -1;
 #define NEXT(t) do { int64_t d_ = (t) - now; if (next < 0 || d_ < next) next = d_ < 0 ? 0 : d_; } while (0)
+#define FIRED(stmt) do { if (!act) return 0; stmt; } while (0)
+    if (s->phase == LLM__PH_DONE)
+        return -1;
     if (llm__call_cancelled(s)) {
+        FIRED((void)0);
         if (s->phase == LLM__PH_RUNNING) {
             llm__attempt_abort(s, LLM_ERR_CANCELLED, 0, "the call was cancelled");
-        } else if (s->phase != LLM__PH_DONE) {
+        } else {
             llm__resp_fail(s->resp, LLM_ERR_CANCELLED, "the call was cancelled");
             llm__call_finish(s, LLM_ERR_CANCELLED);
         }
         return -1;
     }
     if (s->deadline_at) {
-        if (now >= s->deadline_at && s->phase != LLM__PH_DONE) {
+        if (now >= s->deadline_at) {
+            FIRED((void)0);
             if (s->phase == LLM__PH_RUNNING) {
                 llm__attempt_abort(s, LLM_ERR_TIMEOUT, LLM_TIMEOUT_DEADLINE,
                                    "the call's deadline passed");
@@ -781,29 +799,50 @@ int64_t llm__call_timers(llm_stream *s, int64_t now)
     const int64_t *t = s->cur->timeouts;
     if (t[LLM_TIMEOUT_ATTEMPT]) {
         if (now - s->attempt_start >= t[LLM_TIMEOUT_ATTEMPT]) {
-            llm__attempt_abort(s, LLM_ERR_TIMEOUT, LLM_TIMEOUT_ATTEMPT, "the attempt timed out");
+            FIRED(llm__attempt_abort(s, LLM_ERR_TIMEOUT, LLM_TIMEOUT_ATTEMPT, "the attempt timed out"));
             return 0;
         }
         NEXT(s->attempt_start + t[LLM_TIMEOUT_ATTEMPT]);
     }
     if (t[LLM_TIMEOUT_FIRST_BYTE] && !s->xfer.first_byte_ms) {
         if (now - s->attempt_start >= t[LLM_TIMEOUT_FIRST_BYTE]) {
-            llm__attempt_abort(s, LLM_ERR_TIMEOUT, LLM_TIMEOUT_FIRST_BYTE,
-                               "no response byte within the first-byte timeout");
+            FIRED(llm__attempt_abort(s, LLM_ERR_TIMEOUT, LLM_TIMEOUT_FIRST_BYTE,
+                                     "no response byte within the first-byte timeout"));
             return 0;
         }
         NEXT(s->attempt_start + t[LLM_TIMEOUT_FIRST_BYTE]);
     }
     if (t[LLM_TIMEOUT_IDLE]) {
         if (now - s->xfer.last_byte_ms >= t[LLM_TIMEOUT_IDLE]) {
-            llm__attempt_abort(s, LLM_ERR_TIMEOUT, LLM_TIMEOUT_IDLE,
-                               "no byte received within the idle timeout");
+            FIRED(llm__attempt_abort(s, LLM_ERR_TIMEOUT, LLM_TIMEOUT_IDLE,
+                                     "no byte received within the idle timeout"));
             return 0;
         }
         NEXT(s->xfer.last_byte_ms + t[LLM_TIMEOUT_IDLE]);
     }
+#undef FIRED
 #undef NEXT
     return next;
+}
+
+int64_t llm__call_timers(llm_stream *s, int64_t now)
+{
+    return walk_timers(s, now, 1);
+}
+
+int64_t llm__call_due(const llm_stream *s, int64_t now)
+{
+    /* Without act nothing is written. */
+    return walk_timers((llm_stream *)s, now, 0);
+}
+
+void llm__call_cancel_now(llm_stream *s)
+{
+    if (s->phase == LLM__PH_DONE || !llm__call_cancelled(s))
+        return;
+    walk_timers(s, llm__now_ms(), 1);
+    if (s->phase == LLM__PH_DONE && s->final_status == LLM_ERR_CANCELLED)
+        llm__sstate_cleanup(&s->st);
 }
 
 void llm__call_finish(llm_stream *s, int status)

@@ -51,6 +51,7 @@ struct llm_stream {
     int final_status;
     int delivered;             /* an event reached the caller */
     int taken;
+    int driven;                /* llm_stream_next was called: too late for a multi */
     int in_callback;
     int32_t attempt_no;        /* across every client tried */
     int32_t retries_here;      /* on the current client */
@@ -90,7 +91,9 @@ struct llm_multi {
     void *socket_ud;
     llm_timer_fn timer_fn;
     void *timer_ud;
-    int64_t curl_timer_ms;     /* what curl last asked for; -1 none */
+    int64_t curl_due;          /* llm__now_ms when curl's timer is due; -1 none */
+    int in_callback;           /* an event callback of this multi is running */
+    int again;                 /* work was left for the next turn: do not wait */
 };
 
 /* attempt.c */
@@ -102,6 +105,13 @@ void llm__attempt_abort(llm_stream *s, int status, int timeout_kind, const char 
 /* Check cancel, deadline and the attempt's timers; aborts if one fired.
  * Returns the ms until the next timer (or -1 for none). */
 int64_t llm__call_timers(llm_stream *s, int64_t now);
+/* The same question without acting on the answer: 0 when something is
+ * already due (a cancel, an expired clock), else the ms until the next
+ * timer, or -1 for none.  Safe from inside curl's callbacks. */
+int64_t llm__call_due(const llm_stream *s, int64_t now);
+/* A cancelled call that has not ended ends now with LLM_ERR_CANCELLED and
+ * drops the events it had queued: the caller asked for no more of them. */
+void llm__call_cancel_now(llm_stream *s);
 int  llm__call_cancelled(llm_stream *s);
 void llm__call_finish(llm_stream *s, int status);
 
@@ -115,5 +125,7 @@ void llm__redact_str(const llm_client *c, char **s);
 
 /* multi.c */
 void llm__multi_detach(llm_multi *m, llm_stream *s);
+/* Tell the host's timer again: a stream attached to m has new work. */
+void llm__multi_rearm(llm_multi *m);
 
 #endif

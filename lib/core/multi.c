@@ -34,13 +34,18 @@ int llm_multi_new(llm_multi **out)
         llm__free(m);
         return LLM_ERR_NOMEM;
     }
-    m->curl_timer_ms = -1;
+    m->curl_due = -1;
     *out = m;
     return LLM_OK;
 }
 
 void llm__multi_detach(llm_multi *m, llm_stream *s)
 {
+    /* A cancel from another thread must not wake a multi that may be freed
+     * next. */
+    pthread_mutex_lock(&s->wake_lock);
+    s->wake = NULL;
+    pthread_mutex_unlock(&s->wake_lock);
     for (llm_stream **p = &m->streams; *p; p = &(*p)->multi_next)
         if (*p == s) {
             *p = s->multi_next;
@@ -59,7 +64,9 @@ void llm__multi_detach(llm_multi *m, llm_stream *s)
 
 void llm_multi_free(llm_multi *m)
 {
-    if (!m)
+    /* From inside one of its own callbacks it cannot go: the caller's
+     * frames still use it. */
+    if (!m || m->in_callback)
         return;
     while (m->streams) {
         llm_stream *s = m->streams;
@@ -72,8 +79,10 @@ void llm_multi_free(llm_multi *m)
 
 int llm_multi_add(llm_multi *m, llm_stream *s)
 {
-    if (!m || !s || s->multi || s->conn || s->delivered || s->taken)
+    if (!m || !s || s->multi || s->conn || s->delivered || s->taken || s->driven)
         return LLM_ERR_MISUSE;
+    if (m->in_callback || llm__hooks_in_callback())
+        return LLM_ERR_REENTRANT;
     if (s->phase == LLM__PH_RUNNING || s->attempt_no > 0)
         return LLM_ERR_MISUSE;
     s->multi = m;
@@ -92,21 +101,27 @@ int llm_multi_remove(llm_multi *m, llm_stream *s)
 {
     if (!m || !s || s->multi != m)
         return LLM_ERR_MISUSE;
-    pthread_mutex_lock(&s->wake_lock);
-    s->wake = NULL;
-    pthread_mutex_unlock(&s->wake_lock);
+    /* The driving loop is walking the list this would unlink from. */
+    if (m->in_callback || llm__hooks_in_callback())
+        return LLM_ERR_REENTRANT;
     llm__multi_detach(m, s);
     return LLM_OK;
 }
 
-/* Hand queued events (and the end) to streams that asked for callbacks. */
-static void deliver(llm_stream *s)
+/* Hand queued events (and the end) to streams that asked for callbacks.
+ * A cancel, also one from the callback itself, ends the call before the
+ * next event: what follows is only the end. */
+static void deliver(llm_multi *m, llm_stream *s)
 {
     if (!s->event_fn)
         return;
     const llm_event *ev;
     s->in_callback = 1;
-    while (s->st.q && llm__sstate_pop(&s->st, &ev)) {
+    m->in_callback = 1;
+    for (;;) {
+        llm__call_cancel_now(s);
+        if (!s->st.q || !llm__sstate_pop(&s->st, &ev))
+            break;
         s->delivered = 1;
         s->event_fn(s, ev, s->event_ud);
     }
@@ -118,11 +133,13 @@ static void deliver(llm_stream *s)
         fn(s, NULL, s->event_ud);
     }
     s->in_callback = 0;
+    m->in_callback = 0;
 }
 
 /* Everything after curl made progress: finished transfers, our timers,
- * retries whose wait is over, callbacks.  Returns calls still running. */
-static int after_progress(llm_multi *m)
+ * retries whose wait is over, callbacks.  Returns calls still running;
+ * *started counts the transfers it added to curl. */
+static int after_progress(llm_multi *m, int *started)
 {
     CURLMsg *msg;
     int left;
@@ -138,24 +155,63 @@ static int after_progress(llm_multi *m)
     int64_t now = llm__now_ms();
     for (llm_stream *s = m->streams; s; s = s->multi_next) {
         llm__call_timers(s, now);
-        if (s->phase == LLM__PH_START || (s->phase == LLM__PH_WAIT && now >= s->wait_until))
+        if (s->phase == LLM__PH_START || (s->phase == LLM__PH_WAIT && now >= s->wait_until)) {
             llm__attempt_start(s);
-        deliver(s);
+            *started += s->phase == LLM__PH_RUNNING;
+        }
+        deliver(m, s);
         if (s->phase != LLM__PH_DONE)
             running++;
     }
     return running;
 }
 
+/* After curl's first step: our part, then curl again for the transfers we
+ * started, and so on until a round starts nothing.  The last curl step is
+ * always followed by our part, so no finished transfer is left unread in
+ * curl's queue while the host waits on sockets that have gone quiet (a
+ * short reply on a reused connection can complete within that step). */
+static int settle(llm_multi *m, CURLMcode *mc, int socket_style)
+{
+    int running, n;
+    m->again = 0;
+    for (int round = 0;; round++) {
+        int started = 0;
+        running = after_progress(m, &started);
+        if (!started || *mc != CURLM_OK)
+            break;
+        if (round == 8) {
+            /* Calls that keep failing at once: give the host its turn, and
+             * ask it back at once. */
+            m->again = 1;
+            break;
+        }
+        *mc = socket_style ? curl_multi_socket_action(m->cm, CURL_SOCKET_TIMEOUT, 0, &n)
+                           : curl_multi_perform(m->cm, &n);
+    }
+    return running;
+}
+
+/* When the multi next has work of its own: a call to start or retry, a
+ * clock to check, an end to tell a callback.  Only asks (curl's timer
+ * callback calls this, and must not see transfers end under it). */
 static int64_t next_timer(llm_multi *m)
 {
     int64_t now = llm__now_ms(), next = -1;
+    if (m->again)
+        return 0;
     for (llm_stream *s = m->streams; s; s = s->multi_next) {
+        int64_t t;
         if (s->phase == LLM__PH_DONE)
-            continue;
-        int64_t t = s->phase == LLM__PH_START ? 0 : llm__call_timers(s, now);
+            t = s->event_fn ? 0 : -1;
+        else if (s->phase == LLM__PH_START)
+            t = 0;
+        else
+            t = llm__call_due(s, now);
         if (t >= 0 && (next < 0 || t < next))
             next = t;
+        if (next == 0)
+            break;
     }
     return next;
 }
@@ -164,14 +220,11 @@ int llm_multi_perform(llm_multi *m, int *running_out)
 {
     if (!m)
         return LLM_ERR_MISUSE;
-    if (llm__hooks_in_callback())
+    if (m->in_callback || llm__hooks_in_callback())
         return LLM_ERR_REENTRANT;
     int n;
     CURLMcode mc = curl_multi_perform(m->cm, &n);
-    int running = after_progress(m);
-    /* Attempts started above begin their transfers now, not a poll later. */
-    if (mc == CURLM_OK)
-        mc = curl_multi_perform(m->cm, &n);
+    int running = settle(m, &mc, 0);
     if (running_out)
         *running_out = running;
     return multi_status(mc);
@@ -181,6 +234,8 @@ int llm_multi_poll(llm_multi *m, int timeout_ms)
 {
     if (!m || timeout_ms < 0)
         return LLM_ERR_MISUSE;
+    if (m->in_callback || llm__hooks_in_callback())
+        return LLM_ERR_REENTRANT;
     int64_t ours = next_timer(m);
     int wait = timeout_ms;
     if (ours >= 0 && ours < wait)
@@ -213,17 +268,29 @@ static void arm_host_timer(llm_multi *m)
 {
     if (!m->timer_fn)
         return;
-    int64_t t = m->curl_timer_ms, ours = next_timer(m);
+    /* curl's wish is kept as a due time: re-arming later must not push it
+     * back by the time that passed since curl asked. */
+    int64_t t = -1, ours = next_timer(m);
+    if (m->curl_due >= 0) {
+        t = m->curl_due - llm__now_ms();
+        if (t < 0)
+            t = 0;
+    }
     if (ours >= 0 && (t < 0 || ours < t))
         t = ours;
     m->timer_fn(t, m->timer_ud);
+}
+
+void llm__multi_rearm(llm_multi *m)
+{
+    arm_host_timer(m);
 }
 
 static int timer_tramp(CURLM *cm, long timeout_ms, void *ud)
 {
     (void)cm;
     llm_multi *m = ud;
-    m->curl_timer_ms = timeout_ms;
+    m->curl_due = timeout_ms < 0 ? -1 : llm__now_ms() + timeout_ms;
     arm_host_timer(m);
     return 0;
 }
@@ -254,15 +321,13 @@ int llm_multi_socket_action(llm_multi *m, int fd, int what, int *running_out)
 {
     if (!m)
         return LLM_ERR_MISUSE;
-    if (llm__hooks_in_callback())
+    if (m->in_callback || llm__hooks_in_callback())
         return LLM_ERR_REENTRANT;
     int mask = ((what & LLM_POLL_IN) ? CURL_CSELECT_IN : 0) |
                ((what & LLM_POLL_OUT) ? CURL_CSELECT_OUT : 0);
     int n;
     CURLMcode mc = curl_multi_socket_action(m->cm, fd < 0 ? CURL_SOCKET_TIMEOUT : fd, mask, &n);
-    int running = after_progress(m);
-    if (mc == CURLM_OK)
-        mc = curl_multi_socket_action(m->cm, CURL_SOCKET_TIMEOUT, 0, &n);
+    int running = settle(m, &mc, 1);
     arm_host_timer(m);
     if (running_out)
         *running_out = running;

@@ -152,9 +152,12 @@ int llm_stream_next(llm_stream *s, const llm_event **ev_out)
         return LLM_ERR_MISUSE;
     if (s->event_fn)
         return LLM_ERR_MISUSE;
+    s->driven = 1;
     /* The previous event is no longer borrowed: its memory may be reused. */
     if (s->st.q)
         llm__sstate_reset_if_drained(&s->st);
+    /* After llm_stream_cancel the next call says so, even with events queued. */
+    llm__call_cancel_now(s);
     for (;;) {
         int rc = next_event(s, ev_out);
         if (rc != LLM_AGAIN || s->multi)
@@ -198,6 +201,10 @@ int llm_stream_set_event_fn(llm_stream *s, llm_event_fn fn, void *ud)
         return LLM_ERR_MISUSE;
     s->event_fn = fn;
     s->event_ud = ud;
+    /* Set after llm_multi_add on a call that has already ended (a cache
+     * hit): its end is still to be told, so the host's timer must fire. */
+    if (s->multi && fn)
+        llm__multi_rearm(s->multi);
     return LLM_OK;
 }
 
