@@ -657,11 +657,15 @@ static int build_params(struct llm__call *call, json_t *body)
             return nomem(r);
         }
         llm__buf_free(&text);
+        /* def is ours until wrap takes it: a failure before that point
+         * (no format, or no "type" in it) must release it too. */
         format = json_object();
-        if (!format || jset(format, "type", json_string("json_schema")) ||
-            jset(format, "structure", wrap("jsonSchema", def))) {
-            if (!format)
-                json_decref(def);
+        if (!format || jset(format, "type", json_string("json_schema"))) {
+            json_decref(def);
+            json_decref(format);
+            return nomem(r);
+        }
+        if (jset(format, "structure", wrap("jsonSchema", def))) {
             json_decref(format);
             return nomem(r);
         }
