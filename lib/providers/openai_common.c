@@ -200,11 +200,19 @@ static json_t *image_part(struct bctx *c, const struct llm__part *p)
     }
     json_t *iu = json_object(), *o = json_object();
     if (!iu || !o || jset(iu, "url", url)) {
+        /* jset consumes url, also when it fails; short of it, url is ours. */
+        if (!iu || !o)
+            json_decref(url);
         json_decref(iu);
         json_decref(o);
         return NULL;
     }
-    if (jset(o, "type", json_string("image_url")) || jset(o, "image_url", iu)) {
+    if (jset(o, "type", json_string("image_url"))) {
+        json_decref(iu);
+        json_decref(o);
+        return NULL;
+    }
+    if (jset(o, "image_url", iu)) {
         json_decref(o);
         return NULL;
     }
@@ -369,11 +377,13 @@ static int build_messages(struct bctx *c, json_t *body)
                 json_t *t = json_object();
                 if (jset(t, "role", json_string("tool")) ||
                     jset(t, "tool_call_id", jstrz(c, p->id)) ||
-                    jset(t, "content", jstr(c, p->text ? p->text : "", p->text ? p->text_len : 0)) ||
-                    jpush(msgs, t)) {
+                    jset(t, "content", jstr(c, p->text ? p->text : "", p->text ? p->text_len : 0))) {
                     json_decref(t);
                     return fail(c);
                 }
+                /* A failed jpush has released t already. */
+                if (jpush(msgs, t))
+                    return fail(c);
             }
             break;
         default:
@@ -417,9 +427,15 @@ static int build_tools(struct bctx *c, json_t *body)
             }
         }
         json_t *fn = json_object(), *tool = json_object();
-        if (!fn || !tool || jpush(tools, tool)) {
+        if (!fn || !tool) {
             json_decref(fn);
             json_decref(tool);
+            json_decref(params);
+            return fail(c);
+        }
+        /* A failed jpush has released tool already. */
+        if (jpush(tools, tool)) {
+            json_decref(fn);
             json_decref(params);
             return fail(c);
         }
@@ -683,10 +699,11 @@ int llm__openai_build_body(struct llm__call *call, const char *max_tokens_field,
         /* Without include_usage a stream reports no usage at all
          * (providers.md 1.9). */
         json_t *so = json_object();
-        if (jset(so, "include_usage", json_true())) {
+        if (jset(so, "include_usage", json_true()) || jset(body, "stream", json_true())) {
+            /* so is still ours until jset hands it to body. */
             json_decref(so);
             rc = fail(&c);
-        } else if (jset(body, "stream", json_true()) || jset(body, "stream_options", so)) {
+        } else if (jset(body, "stream_options", so)) {
             rc = fail(&c);
         }
     }
