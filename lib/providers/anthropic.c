@@ -21,6 +21,7 @@
  * as given and treated like 2023-06-01.
  */
 #include "internal.h"
+#include "providers/adapter.h"
 #include "providers/provider.h"
 
 #include <stdio.h>
@@ -34,27 +35,6 @@
  * the table without end. */
 #define MAX_OPEN_BLOCKS 256
 
-static int nomem(llm_response *r)
-{
-    return llm__resp_fail(r, LLM_ERR_NOMEM, "out of memory");
-}
-
-/* json_object_set_new that also fails on a NULL value (an allocation that
- * failed one step earlier). */
-static int jset(json_t *o, const char *key, json_t *v)
-{
-    if (!v)
-        return LLM_ERR_NOMEM;
-    return json_object_set_new(o, key, v) == 0 ? LLM_OK : LLM_ERR_NOMEM;
-}
-
-static int jpush(json_t *a, json_t *v)
-{
-    if (!v)
-        return LLM_ERR_NOMEM;
-    return json_array_append_new(a, v) == 0 ? LLM_OK : LLM_ERR_NOMEM;
-}
-
 static json_t *jstr(const char *s, size_t n)
 {
     return json_stringn(s ? s : "", s ? n : 0);
@@ -64,7 +44,7 @@ static json_t *jstr(const char *s, size_t n)
 static json_t *typed(const char *type)
 {
     json_t *o = json_object();
-    if (o && jset(o, "type", json_string(type))) {
+    if (o && llm__jset(o, "type", json_string(type))) {
         json_decref(o);
         return NULL;
     }
@@ -83,7 +63,7 @@ static int is_2026(const struct llm__call *call)
 static json_t *text_block(const char *s, size_t n)
 {
     json_t *b = typed("text");
-    if (b && jset(b, "text", jstr(s, n))) {
+    if (b && llm__jset(b, "text", jstr(s, n))) {
         json_decref(b);
         return NULL;
     }
@@ -94,13 +74,13 @@ static json_t *image_base64(const char *mime, size_t mime_len, const char *b64, 
 {
     json_t *src = typed("base64");
     json_t *b = typed("image");
-    if (!src || !b || jset(src, "media_type", json_stringn(mime, mime_len)) ||
-        jset(src, "data", json_stringn(b64, b64_len))) {
+    if (!src || !b || llm__jset(src, "media_type", json_stringn(mime, mime_len)) ||
+        llm__jset(src, "data", json_stringn(b64, b64_len))) {
         json_decref(src);
         json_decref(b);
         return NULL;
     }
-    if (jset(b, "source", src)) {
+    if (llm__jset(b, "source", src)) {
         json_decref(b);
         return NULL;
     }
@@ -135,16 +115,16 @@ static int image_url(struct llm__call *call, const char *url, json_t **out)
     *out = NULL;
     if (strncmp(url, "data:", 5) != 0) {
         json_t *src = typed("url");
-        if (!src || jset(src, "url", json_string(url))) {
+        if (!src || llm__jset(src, "url", json_string(url))) {
             json_decref(src);
-            return nomem(r);
+            return llm__resp_nomem(r);
         }
         json_t *b = typed("image");
         if (!b)
             json_decref(src);
-        if (!b || jset(b, "source", src)) {
+        if (!b || llm__jset(b, "source", src)) {
             json_decref(b);
-            return nomem(r);
+            return llm__resp_nomem(r);
         }
         *out = b;
         return LLM_OK;
@@ -162,7 +142,7 @@ static int image_url(struct llm__call *call, const char *url, json_t **out)
     size_t dlen = strlen(data);
     if (b64) {
         if (!(*out = image_base64(hdr, mlen, data, dlen)))
-            return nomem(r);
+            return llm__resp_nomem(r);
         return LLM_OK;
     }
     llm__buf bytes = {0};
@@ -185,7 +165,7 @@ static int image_url(struct llm__call *call, const char *url, json_t **out)
     if (rc == LLM_OK && !(*out = image_bytes(hdr, mlen, bytes.data ? bytes.data : "", bytes.len)))
         rc = LLM_ERR_NOMEM;
     llm__buf_free(&bytes);
-    return rc == LLM_OK ? LLM_OK : nomem(r);
+    return rc == LLM_OK ? LLM_OK : llm__resp_nomem(r);
 }
 
 static int only_space(const char *s, size_t n)
@@ -207,7 +187,7 @@ static int tool_use_block(struct llm__call *call, const struct llm__part *p, jso
     } else {
         int rc = llm__json_load(p->text, p->text_len, &input, NULL);
         if (rc == LLM_ERR_NOMEM)
-            return nomem(r);
+            return llm__resp_nomem(r);
         if (rc != LLM_OK || !json_is_object(input)) {
             json_decref(input);
             return llm__resp_fail(r, LLM_ERR_INVALID_ARG,
@@ -216,16 +196,16 @@ static int tool_use_block(struct llm__call *call, const struct llm__part *p, jso
         }
     }
     json_t *b = typed("tool_use");
-    if (!b || jset(b, "id", json_string(id)) ||
-        jset(b, "name", json_string(p->name ? p->name : ""))) {
+    if (!b || llm__jset(b, "id", json_string(id)) ||
+        llm__jset(b, "name", json_string(p->name ? p->name : ""))) {
         json_decref(input);
         json_decref(b);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     /* jset consumes input, also when it fails. */
-    if (jset(b, "input", input)) {
+    if (llm__jset(b, "input", input)) {
         json_decref(b);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     *out = b;
     return LLM_OK;
@@ -234,9 +214,9 @@ static int tool_use_block(struct llm__call *call, const struct llm__part *p, jso
 static json_t *tool_result_block(const struct llm__part *p)
 {
     json_t *b = typed("tool_result");
-    if (!b || jset(b, "tool_use_id", json_string(p->id ? p->id : "")) ||
-        jset(b, "content", jstr(p->text, p->text_len)) ||
-        ((p->flags & LLM_TOOL_RESULT_ERROR) && jset(b, "is_error", json_true()))) {
+    if (!b || llm__jset(b, "tool_use_id", json_string(p->id ? p->id : "")) ||
+        llm__jset(b, "content", jstr(p->text, p->text_len)) ||
+        ((p->flags & LLM_TOOL_RESULT_ERROR) && llm__jset(b, "is_error", json_true()))) {
         json_decref(b);
         return NULL;
     }
@@ -268,23 +248,23 @@ static int thinking_block(struct llm__call *call, const struct llm__part *p, jso
     int oom;
     json_t *m = usable_meta(call, p, &oom);
     if (!m)
-        return oom ? nomem(call->resp) : LLM_OK;
+        return oom ? llm__resp_nomem(call->resp) : LLM_OK;
     if (strcmp(json_string_value(json_object_get(m, "type")), "thinking") != 0) {
         json_decref(m);
         return LLM_OK;
     }
     json_t *b = typed("thinking");
-    int rc = b ? jset(b, "thinking", jstr(p->text, p->text_len)) : LLM_ERR_NOMEM;
+    int rc = b ? llm__jset(b, "thinking", jstr(p->text, p->text_len)) : LLM_ERR_NOMEM;
     const char *k;
     json_t *v;
     json_object_foreach(m, k, v) {
         if (rc == LLM_OK && strcmp(k, "type") != 0 && strcmp(k, "thinking") != 0)
-            rc = jset(b, k, json_incref(v));
+            rc = llm__jset(b, k, json_incref(v));
     }
     json_decref(m);
     if (rc) {
         json_decref(b);
-        return nomem(call->resp);
+        return llm__resp_nomem(call->resp);
     }
     *out = b;
     return LLM_OK;
@@ -301,12 +281,12 @@ static int part_block(struct llm__call *call, const struct llm__part *p, json_t 
     case LLM__PART_TEXT:
         if (p->meta.json)
             llm__meta_usable(call, &p->meta);
-        return (*out = text_block(p->text, p->text_len)) ? LLM_OK : nomem(r);
+        return (*out = text_block(p->text, p->text_len)) ? LLM_OK : llm__resp_nomem(r);
     case LLM__PART_IMAGE_DATA:
         if (!p->mime || !*p->mime)
             return llm__resp_fail(r, LLM_ERR_INVALID_ARG, "an image has no media type");
         return (*out = image_bytes(p->mime, strlen(p->mime), p->data, p->data_len)) ? LLM_OK
-                                                                                     : nomem(r);
+                                                                                     : llm__resp_nomem(r);
     case LLM__PART_IMAGE_URL:
         if (!p->text || !*p->text)
             return llm__resp_fail(r, LLM_ERR_INVALID_ARG, "an image URL is empty");
@@ -316,12 +296,12 @@ static int part_block(struct llm__call *call, const struct llm__part *p, json_t 
             llm__meta_usable(call, &p->meta);
         return tool_use_block(call, p, out);
     case LLM__PART_TOOL_RESULT:
-        return (*out = tool_result_block(p)) ? LLM_OK : nomem(r);
+        return (*out = tool_result_block(p)) ? LLM_OK : llm__resp_nomem(r);
     case LLM__PART_REASONING:
         return thinking_block(call, p, out);
     case LLM__PART_OPAQUE:
         *out = usable_meta(call, p, &oom);
-        return oom ? nomem(r) : LLM_OK;
+        return oom ? llm__resp_nomem(r) : LLM_OK;
     default:
         return llm__resp_fail(r, LLM_ERR_INVALID_ARG, "a message part of unknown type %d",
                               p->type);
@@ -343,16 +323,16 @@ static int add_turn(json_t *messages, const char *role, json_t *blocks)
     const char *lrole = llm__json_str(last, "role");
     if (!lrole || strcmp(lrole, role) != 0) {
         json_t *m = json_object();
-        if (!m || jset(m, "role", json_string(role))) {
+        if (!m || llm__jset(m, "role", json_string(role))) {
             json_decref(blocks);
             json_decref(m);
             return LLM_ERR_NOMEM;
         }
-        if (jset(m, "content", blocks)) {
+        if (llm__jset(m, "content", blocks)) {
             json_decref(m);
             return LLM_ERR_NOMEM;
         }
-        return jpush(messages, m);
+        return llm__jpush(messages, m);
     }
     json_t *content = json_object_get(last, "content");
     size_t at = 0;
@@ -394,7 +374,7 @@ static int build_messages(struct llm__call *call, json_t *body)
                     return llm__resp_fail(r, LLM_ERR_INVALID_ARG,
                                           "a system message may only hold text");
                 }
-                if (jpush(system, text_block(p->text, p->text_len)))
+                if (llm__jpush(system, text_block(p->text, p->text_len)))
                     goto oom;
             }
             continue;
@@ -421,7 +401,7 @@ static int build_messages(struct llm__call *call, json_t *body)
                 json_decref(messages);
                 return rc;
             }
-            if (b && jpush(blocks, b)) {
+            if (b && llm__jpush(blocks, b)) {
                 json_decref(blocks);
                 goto oom;
             }
@@ -443,17 +423,17 @@ static int build_messages(struct llm__call *call, json_t *body)
     }
     if (json_array_size(system) == 0)
         json_decref(system);
-    else if (jset(body, "system", system)) {
+    else if (llm__jset(body, "system", system)) {
         json_decref(messages);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
-    if (jset(body, "messages", messages))
-        return nomem(r);
+    if (llm__jset(body, "messages", messages))
+        return llm__resp_nomem(r);
     return LLM_OK;
 oom:
     json_decref(system);
     json_decref(messages);
-    return nomem(r);
+    return llm__resp_nomem(r);
 }
 
 static int build_tools(struct llm__call *call, json_t *body)
@@ -463,15 +443,15 @@ static int build_tools(struct llm__call *call, json_t *body)
     if (req->ntools == 0)
         return LLM_OK;
     json_t *tools = json_array();
-    if (!tools || jset(body, "tools", tools))
-        return nomem(r);
+    if (!tools || llm__jset(body, "tools", tools))
+        return llm__resp_nomem(r);
     for (size_t i = 0; i < req->ntools; i++) {
         const struct llm__tool *t = &req->tools[i];
         json_t *schema = NULL;
         if (t->schema) {
             int rc = llm__json_load(t->schema, strlen(t->schema), &schema, NULL);
             if (rc == LLM_ERR_NOMEM)
-                return nomem(r);
+                return llm__resp_nomem(r);
             if (rc != LLM_OK || !json_is_object(schema)) {
                 json_decref(schema);
                 return llm__resp_fail(r, LLM_ERR_INVALID_ARG,
@@ -480,21 +460,21 @@ static int build_tools(struct llm__call *call, json_t *body)
         } else {
             /* The API requires input_schema with an object root. */
             schema = typed("object");
-            if (schema && jset(schema, "properties", json_object())) {
+            if (schema && llm__jset(schema, "properties", json_object())) {
                 json_decref(schema);
                 schema = NULL;
             }
         }
         if (!schema)
-            return nomem(r);
+            return llm__resp_nomem(r);
         json_t *o = json_object();
-        if (jpush(tools, o) || jset(o, "name", json_string(t->name)) ||
-            (t->description && jset(o, "description", json_string(t->description)))) {
+        if (llm__jpush(tools, o) || llm__jset(o, "name", json_string(t->name)) ||
+            (t->description && llm__jset(o, "description", json_string(t->description)))) {
             json_decref(schema);
-            return nomem(r);
+            return llm__resp_nomem(r);
         }
-        if (jset(o, "input_schema", schema))
-            return nomem(r);
+        if (llm__jset(o, "input_schema", schema))
+            return llm__resp_nomem(r);
     }
     json_t *choice = NULL;
     switch (req->tool_choice) {
@@ -502,10 +482,10 @@ static int build_tools(struct llm__call *call, json_t *body)
     case LLM_TOOL_CHOICE_REQUIRED: choice = typed("any"); break;
     case LLM_TOOL_CHOICE_NAMED:
         choice = typed("tool");
-        if (choice && jset(choice, "name",
+        if (choice && llm__jset(choice, "name",
                            json_string(req->tool_choice_name ? req->tool_choice_name : ""))) {
             json_decref(choice);
-            return nomem(r);
+            return llm__resp_nomem(r);
         }
         break;
     default:
@@ -515,12 +495,12 @@ static int build_tools(struct llm__call *call, json_t *body)
         else
             return LLM_OK;
     }
-    if (!choice || jset(body, "tool_choice", choice))
-        return nomem(r);
+    if (!choice || llm__jset(body, "tool_choice", choice))
+        return llm__resp_nomem(r);
     /* "none" forbids tool use altogether; the flag means nothing there. */
     if (!req->parallel_tool_calls && req->tool_choice != LLM_TOOL_CHOICE_NONE &&
-        jset(choice, "disable_parallel_tool_use", json_true()))
-        return nomem(r);
+        llm__jset(choice, "disable_parallel_tool_use", json_true()))
+        return llm__resp_nomem(r);
     return LLM_OK;
 }
 
@@ -538,24 +518,24 @@ static int build_params(struct llm__call *call, json_t *body)
         if (is_2026(call)) {
             if ((rc = llm__call_unsupported(call, "temperature", why_2026)))
                 return rc;
-        } else if (jset(body, "temperature", json_real(req->temperature))) {
-            return nomem(r);
+        } else if (llm__jset(body, "temperature", json_real(req->temperature))) {
+            return llm__resp_nomem(r);
         }
     }
     if (req->has_top_p) {
         if (is_2026(call)) {
             if ((rc = llm__call_unsupported(call, "top_p", why_2026)))
                 return rc;
-        } else if (jset(body, "top_p", json_real(req->top_p))) {
-            return nomem(r);
+        } else if (llm__jset(body, "top_p", json_real(req->top_p))) {
+            return llm__resp_nomem(r);
         }
     }
     if (req->has_top_k) {
         if (is_2026(call)) {
             if ((rc = llm__call_unsupported(call, "top_k", why_2026)))
                 return rc;
-        } else if (jset(body, "top_k", json_integer(req->top_k))) {
-            return nomem(r);
+        } else if (llm__jset(body, "top_k", json_integer(req->top_k))) {
+            return llm__resp_nomem(r);
         }
     }
     if (req->has_seed && (rc = llm__call_unsupported(call, "seed",
@@ -563,11 +543,11 @@ static int build_params(struct llm__call *call, json_t *body)
         return rc;
     if (req->nstops > 0) {
         json_t *stops = json_array();
-        if (!stops || jset(body, "stop_sequences", stops))
-            return nomem(r);
+        if (!stops || llm__jset(body, "stop_sequences", stops))
+            return llm__resp_nomem(r);
         for (size_t i = 0; i < req->nstops; i++)
-            if (jpush(stops, json_string(req->stops[i])))
-                return nomem(r);
+            if (llm__jpush(stops, json_string(req->stops[i])))
+                return llm__resp_nomem(r);
     }
 
     json_t *thinking = NULL;
@@ -580,8 +560,8 @@ static int build_params(struct llm__call *call, json_t *body)
             return llm__resp_fail(r, LLM_ERR_INVALID_ARG,
                                   "reasoning effort \"none\" contradicts the reasoning budget of "
                                   "%ld tokens", (long)req->reasoning_budget);
-        if (!(thinking = typed("disabled")) || jset(body, "thinking", thinking))
-            return nomem(r);
+        if (!(thinking = typed("disabled")) || llm__jset(body, "thinking", thinking))
+            return llm__resp_nomem(r);
         break;
     case LLM_REASONING_LOW: effort = "low"; break;
     case LLM_REASONING_MEDIUM: effort = "medium"; break;
@@ -593,9 +573,9 @@ static int build_params(struct llm__call *call, json_t *body)
             return rc;
     }
     if (req->reasoning_budget > 0) {
-        if (!(thinking = typed("enabled")) || jset(body, "thinking", thinking) ||
-            jset(thinking, "budget_tokens", json_integer(req->reasoning_budget)))
-            return nomem(r);
+        if (!(thinking = typed("enabled")) || llm__jset(body, "thinking", thinking) ||
+            llm__jset(thinking, "budget_tokens", json_integer(req->reasoning_budget)))
+            return llm__resp_nomem(r);
     }
 
     json_t *format = NULL;
@@ -603,28 +583,28 @@ static int build_params(struct llm__call *call, json_t *body)
         json_t *schema = NULL;
         rc = llm__json_load(req->schema, strlen(req->schema), &schema, NULL);
         if (rc == LLM_ERR_NOMEM)
-            return nomem(r);
+            return llm__resp_nomem(r);
         if (rc != LLM_OK || !json_is_object(schema)) {
             json_decref(schema);
             return llm__resp_fail(r, LLM_ERR_INVALID_ARG, "the response schema is not a JSON object");
         }
         /* Structured outputs take the schema alone: the name has no field. */
-        if (!(format = typed("json_schema")) || jset(format, "schema", schema)) {
+        if (!(format = typed("json_schema")) || llm__jset(format, "schema", schema)) {
             if (!format)
                 json_decref(schema);
             json_decref(format);
-            return nomem(r);
+            return llm__resp_nomem(r);
         }
     }
     if (effort || format) {
         json_t *oc = json_object();
-        if (!oc || jset(body, "output_config", oc)) {
+        if (!oc || llm__jset(body, "output_config", oc)) {
             json_decref(format);
-            return nomem(r);
+            return llm__resp_nomem(r);
         }
-        if ((format && jset(oc, "format", format)) ||
-            (effort && jset(oc, "effort", json_string(effort))))
-            return nomem(r);
+        if ((format && llm__jset(oc, "format", format)) ||
+            (effort && llm__jset(oc, "effort", json_string(effort))))
+            return llm__resp_nomem(r);
     }
     return LLM_OK;
 }
@@ -639,7 +619,7 @@ static int merge_extras(struct llm__call *call, json_t *body)
         json_t *o = NULL;
         int rc = llm__json_load(e->json, strlen(e->json), &o, NULL);
         if (rc == LLM_ERR_NOMEM)
-            return nomem(call->resp);
+            return llm__resp_nomem(call->resp);
         if (rc != LLM_OK || !json_is_object(o)) {
             json_decref(o);
             return llm__resp_fail(call->resp, LLM_ERR_INVALID_ARG,
@@ -648,7 +628,7 @@ static int merge_extras(struct llm__call *call, json_t *body)
         rc = json_object_update(body, o);
         json_decref(o);
         if (rc)
-            return nomem(call->resp);
+            return llm__resp_nomem(call->resp);
     }
     return LLM_OK;
 }
@@ -660,7 +640,7 @@ static int build_headers(struct llm__call *call, struct llm__http_req *out)
     if (!*version || llm__has_ctl(version, strlen(version)))
         return llm__resp_fail(r, LLM_ERR_INVALID_ARG, "the API version is empty or holds CR/LF");
     if (llm__http_req_header(out, "anthropic-version", version))
-        return nomem(r);
+        return llm__resp_nomem(r);
     /* One credential only (providers.md 3.1).  An explicit bearer token is
      * the more specific choice (gateways, OAuth), so it wins over a key
      * that may merely come from the environment. */
@@ -674,14 +654,14 @@ static int build_headers(struct llm__call *call, struct llm__http_req *out)
     if (llm__has_ctl(secret, strlen(secret)))
         return llm__resp_fail(r, LLM_ERR_INVALID_ARG, "the credential holds CR, LF or NUL");
     if (!bearer)
-        return llm__http_req_header(out, "x-api-key", key) ? nomem(r) : LLM_OK;
+        return llm__http_req_header(out, "x-api-key", key) ? llm__resp_nomem(r) : LLM_OK;
     llm__buf v = {0};
     int rc = llm__buf_printf(&v, "Bearer %s", bearer);
     if (rc == LLM_OK)
         rc = llm__http_req_header(out, "Authorization", v.data);
     /* The buffer held a secret: wipe it rather than merely free it. */
     llm__free_secret(v.data);
-    return rc ? nomem(r) : LLM_OK;
+    return rc ? llm__resp_nomem(r) : LLM_OK;
 }
 
 static int anthropic_build(struct llm__call *call, struct llm__http_req *out)
@@ -695,30 +675,30 @@ static int anthropic_build(struct llm__call *call, struct llm__http_req *out)
                               "no model: set one with llm_client_set_model or llm_request_set_model");
     int32_t max_tokens = req->has_max_tokens ? req->max_tokens : call->default_max_tokens;
     json_t *body = json_object();
-    if (!body || jset(body, "model", json_string(call->model)) ||
+    if (!body || llm__jset(body, "model", json_string(call->model)) ||
         /* Required by the API: the request's, else the client's default. */
-        jset(body, "max_tokens", json_integer(max_tokens))) {
+        llm__jset(body, "max_tokens", json_integer(max_tokens))) {
         json_decref(body);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     int rc = build_messages(call, body);
     if (!rc)
         rc = build_tools(call, body);
     if (!rc)
         rc = build_params(call, body);
-    if (!rc && call->streaming && jset(body, "stream", json_true()))
-        rc = nomem(r);
+    if (!rc && call->streaming && llm__jset(body, "stream", json_true()))
+        rc = llm__resp_nomem(r);
     if (!rc)
         rc = merge_extras(call, body);
     if (!rc && llm__json_dump(&out->body, body))
-        rc = nomem(r);
+        rc = llm__resp_nomem(r);
     json_decref(body);
     if (rc)
         return rc;
     out->method = "POST";
     const char *base = call->base_url && *call->base_url ? call->base_url : ANTHROPIC_DEFAULT_BASE;
     if (llm__url_join(&out->url, base, "v1/messages"))
-        return nomem(r);
+        return llm__resp_nomem(r);
     return build_headers(call, out);
 }
 
@@ -766,7 +746,7 @@ static int apply_error(llm_response *r, const json_t *err, int http, int mid_str
     const char *type = llm__json_str(err, "type");
     const char *message = llm__json_str(err, "message");
     if (llm__resp_set_str(&r->error_type, type) || llm__resp_set_str(&r->error_message, message))
-        return nomem(r);
+        return llm__resp_nomem(r);
     int status = status_of_type(type, message);
     if (status)
         r->retryable = llm_status_retryable(status);
@@ -791,7 +771,7 @@ static int anthropic_map_error(struct llm__call *call, const struct llm__http_re
     json_t *root = NULL;
     int rc = llm__json_load(res->body ? res->body : "", res->body ? res->body_len : 0, &root, NULL);
     if (rc == LLM_ERR_NOMEM)
-        return nomem(out);
+        return llm__resp_nomem(out);
     const json_t *err = json_is_object(root) ? json_object_get(root, "error") : NULL;
     if (!json_is_object(err)) {
         /* Not the API's error shape: a proxy, or Cloudflare's 413 page. */
@@ -805,7 +785,7 @@ static int anthropic_map_error(struct llm__call *call, const struct llm__http_re
     const char *rid = llm__json_str(root, "request_id");
     if (rid && !out->request_id && llm__resp_set_str(&out->request_id, rid)) {
         json_decref(root);
-        return nomem(out);
+        return llm__resp_nomem(out);
     }
     rc = apply_error(out, err, res->status, 0);
     json_decref(root);
@@ -843,7 +823,7 @@ static int take_finish(llm_response *r, const json_t *obj)
         return LLM_OK;
     const char *s = json_string_value(sr);
     if (llm__resp_set_finish(r, map_finish(s), s))
-        return nomem(r);
+        return llm__resp_nomem(r);
     /* A refusal may say why; the filter detail is where hosts look. */
     const json_t *details = json_object_get(obj, "stop_details");
     if (json_is_object(details)) {
@@ -856,7 +836,7 @@ static int take_finish(llm_response *r, const json_t *obj)
         }
         llm__buf_free(&b);
         if (rc)
-            return nomem(r);
+            return llm__resp_nomem(r);
     }
     return LLM_OK;
 }
@@ -922,26 +902,6 @@ static struct llm__part *open_part(llm_response *r, int type)
     return p;
 }
 
-static int set_meta_json(llm_response *r, struct llm__part *p, const json_t *meta)
-{
-    llm__buf b = {0};
-    int rc = llm__json_dump(&b, meta);
-    if (!rc)
-        rc = llm__resp_set_meta(r, p, b.data, b.len);
-    llm__buf_free(&b);
-    return rc ? nomem(r) : LLM_OK;
-}
-
-static int add_opaque_json(llm_response *r, const json_t *block)
-{
-    llm__buf b = {0};
-    int rc = llm__json_dump(&b, block);
-    if (!rc)
-        rc = llm__resp_add_opaque(r, b.data, b.len);
-    llm__buf_free(&b);
-    return rc ? nomem(r) : LLM_OK;
-}
-
 /* The thinking block minus its text: what replay needs besides the part's
  * text (the signature, and whatever members a later API version adds). */
 static json_t *thinking_meta(const json_t *block)
@@ -966,7 +926,7 @@ static int parse_block(llm_response *r, const json_t *b)
         const json_t *t = json_object_get(b, "text");
         if (!json_is_string(t))
             return protocol(r, "a text block without text");
-        return llm__resp_append_text(r, json_string_value(t), json_string_length(t)) ? nomem(r)
+        return llm__resp_append_text(r, json_string_value(t), json_string_length(t)) ? llm__resp_nomem(r)
                                                                                     : LLM_OK;
     }
     if (strcmp(type, "thinking") == 0) {
@@ -975,11 +935,11 @@ static int parse_block(llm_response *r, const json_t *b)
             return protocol(r, "a thinking block whose thinking is not a string");
         struct llm__part *p = open_part(r, LLM__PART_REASONING);
         if (!p || (t && llm__resp_append_reasoning(r, json_string_value(t), json_string_length(t))))
-            return nomem(r);
+            return llm__resp_nomem(r);
         json_t *meta = thinking_meta(b);
         if (!meta)
-            return nomem(r);
-        int rc = set_meta_json(r, llm__resp_last_part(r), meta);
+            return llm__resp_nomem(r);
+        int rc = llm__resp_set_meta_json(r, llm__resp_last_part(r), meta);
         json_decref(meta);
         return rc;
     }
@@ -994,11 +954,11 @@ static int parse_block(llm_response *r, const json_t *b)
             rc = llm__resp_add_tool_call(r, id, name, args.data ? args.data : "{}",
                                          args.data ? args.len : 2, NULL);
         llm__buf_free(&args);
-        return rc ? nomem(r) : LLM_OK;
+        return rc ? llm__resp_nomem(r) : LLM_OK;
     }
     /* redacted_thinking, server tool blocks and types not yet invented:
      * kept whole, for replay only. */
-    return add_opaque_json(r, b);
+    return llm__resp_add_opaque_json(r, b);
 }
 
 static int anthropic_parse(struct llm__call *call, const struct llm__http_res *res,
@@ -1009,7 +969,7 @@ static int anthropic_parse(struct llm__call *call, const struct llm__http_res *r
     int rc = llm__json_load(res->body ? res->body : "", res->body ? res->body_len : 0, &root, &why);
     if (rc == LLM_ERR_NOMEM) {
         llm__buf_free(&why);
-        return nomem(out);
+        return llm__resp_nomem(out);
     }
     if (rc != LLM_OK) {
         rc = llm__resp_fail(out, LLM_ERR_PROTOCOL, "the Anthropic reply is not JSON: %s",
@@ -1037,7 +997,7 @@ static int anthropic_parse(struct llm__call *call, const struct llm__http_res *r
     if (llm__resp_set_str(&out->id, llm__json_str(root, "id")) ||
         (llm__json_str(root, "model") && llm__resp_set_str(&out->model, llm__json_str(root, "model")))) {
         json_decref(root);
-        return nomem(out);
+        return llm__resp_nomem(out);
     }
     size_t i;
     const json_t *b;
@@ -1059,13 +1019,13 @@ static int anthropic_parse(struct llm__call *call, const struct llm__http_res *r
         usage_read(&u, usage);
         usage_apply(&u, out);
         if (llm__resp_set_usage_raw(out, usage))
-            rc = nomem(out);
+            rc = llm__resp_nomem(out);
     }
     json_decref(root);
     if (rc)
         return rc;
     if (out->finish == LLM_FINISH_NONE && llm__resp_set_finish(out, LLM_FINISH_OTHER, NULL))
-        return nomem(out);
+        return llm__resp_nomem(out);
     llm__resp_fix_finish(out);
     return LLM_OK;
 }
@@ -1103,7 +1063,7 @@ static int anthropic_stream_begin(struct llm__sstate *st)
 {
     struct sstate *s = llm__calloc(1, sizeof *s);
     if (!s)
-        return nomem(st->resp);
+        return llm__resp_nomem(st->resp);
     usage_init(&s->usage);
     st->adapter = s;
     return LLM_OK;
@@ -1156,12 +1116,12 @@ static int take_stream_usage(struct llm__sstate *st, const json_t *usage)
     usage_apply(&s->usage, st->resp);
     if (!s->usage_raw) {
         if (!(s->usage_raw = json_deep_copy(usage)))
-            return nomem(st->resp);
+            return llm__resp_nomem(st->resp);
     } else if (json_object_update(s->usage_raw, (json_t *)usage)) {
-        return nomem(st->resp);
+        return llm__resp_nomem(st->resp);
     }
     if (llm__resp_set_usage_raw(st->resp, s->usage_raw))
-        return nomem(st->resp);
+        return llm__resp_nomem(st->resp);
     return llm__emit_usage(st);
 }
 
@@ -1173,7 +1133,7 @@ static int on_message_start(struct llm__sstate *st, const json_t *ev)
         return protocol(r, "message_start without a message");
     const char *id = llm__json_str(m, "id"), *model = llm__json_str(m, "model");
     if ((id && llm__resp_set_str(&r->id, id)) || (model && llm__resp_set_str(&r->model, model)))
-        return nomem(r);
+        return llm__resp_nomem(r);
     return take_stream_usage(st, json_object_get(m, "usage"));
 }
 
@@ -1190,14 +1150,14 @@ static int on_block_start(struct llm__sstate *st, const json_t *ev)
         return protocol(r, "a content block started twice");
     if (strcmp(type, "redacted_thinking") == 0)
         /* Complete at its start: nothing follows but the stop. */
-        return add_opaque_json(r, cb);
+        return llm__resp_add_opaque_json(r, cb);
     if (s->nblocks == MAX_OPEN_BLOCKS)
         return protocol(r, "too many content blocks open at once");
     if (s->nblocks == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 4;
         struct block *nb = llm__realloc(s->blocks, cap * sizeof *nb);
         if (!nb)
-            return nomem(r);
+            return llm__resp_nomem(r);
         s->blocks = nb;
         s->cap = cap;
     }
@@ -1217,16 +1177,16 @@ static int on_block_start(struct llm__sstate *st, const json_t *ev)
             return protocol(r, "a tool_use block without id or name");
         b->kind = BK_TOOL;
         if (!(b->json = json_incref((json_t *)cb)))
-            return nomem(r);
+            return llm__resp_nomem(r);
         s->nblocks++;
         rc = llm__emit_tool_start(st, id, name, &b->tool);
     } else if (strcmp(type, "thinking") == 0) {
         b->kind = BK_THINKING;
         if (!open_part(r, LLM__PART_REASONING))
-            return nomem(r);
+            return llm__resp_nomem(r);
         b->part = r->msg.nparts - 1;
         if (!(b->json = thinking_meta(cb)))
-            return nomem(r);
+            return llm__resp_nomem(r);
         s->nblocks++;
         const json_t *t = json_object_get(cb, "thinking");
         if (json_is_string(t))
@@ -1234,7 +1194,7 @@ static int on_block_start(struct llm__sstate *st, const json_t *ev)
     } else {
         b->kind = BK_OTHER;
         if (!(b->json = json_deep_copy(cb)))
-            return nomem(r);
+            return llm__resp_nomem(r);
         s->nblocks++;
     }
     return rc;
@@ -1268,7 +1228,7 @@ static int on_block_delta(struct llm__sstate *st, const json_t *ev)
         }
         if (b->kind == BK_OTHER &&
             llm__buf_append(&b->args, json_string_value(t), json_string_length(t)))
-            return nomem(r);
+            return llm__resp_nomem(r);
         return LLM_OK;
     }
     if (strcmp(type, "thinking_delta") == 0) {
@@ -1285,8 +1245,8 @@ static int on_block_delta(struct llm__sstate *st, const json_t *ev)
             return protocol(r, "a signature_delta without signature");
         /* The signature arrives whole, just before the block's stop; it is
          * kept verbatim, as the SDKs do. */
-        if (b->kind == BK_THINKING && jset(b->json, "signature", json_copy((json_t *)sig)))
-            return nomem(r);
+        if (b->kind == BK_THINKING && llm__jset(b->json, "signature", json_copy((json_t *)sig)))
+            return llm__resp_nomem(r);
         return LLM_OK;
     }
     /* citations_delta and delta types not yet invented. */
@@ -1303,7 +1263,7 @@ static int finish_block(struct llm__sstate *st, struct block *b)
         const json_t *input = json_object_get(b->json, "input");
         if (!b->got_args && json_is_object(input) && json_object_size(input) > 0) {
             llm__buf a = {0};
-            rc = llm__json_dump(&a, input) ? nomem(r) : llm__emit_tool_delta(st, b->tool, a.data, a.len);
+            rc = llm__json_dump(&a, input) ? llm__resp_nomem(r) : llm__emit_tool_delta(st, b->tool, a.data, a.len);
             llm__buf_free(&a);
         }
         if (!rc)
@@ -1312,18 +1272,18 @@ static int finish_block(struct llm__sstate *st, struct block *b)
     }
     case BK_THINKING:
         if (b->part < r->msg.nparts)
-            rc = set_meta_json(r, &r->msg.parts[b->part], b->json);
+            rc = llm__resp_set_meta_json(r, &r->msg.parts[b->part], b->json);
         break;
     case BK_OTHER:
         if (b->args.len) {
             json_t *input = NULL;
             int lrc = llm__json_load(b->args.data, b->args.len, &input, NULL);
             if (lrc == LLM_ERR_NOMEM)
-                return nomem(r);
-            if (lrc == LLM_OK && jset(b->json, "input", input))
-                return nomem(r);
+                return llm__resp_nomem(r);
+            if (lrc == LLM_OK && llm__jset(b->json, "input", input))
+                return llm__resp_nomem(r);
         }
-        rc = add_opaque_json(r, b->json);
+        rc = llm__resp_add_opaque_json(r, b->json);
         break;
     default:
         break;
@@ -1399,7 +1359,7 @@ static int anthropic_stream_event(struct llm__sstate *st, const struct llm__fram
     int rc = llm__json_load(f->data ? f->data : "", f->data ? f->data_len : 0, &ev, &why);
     if (rc == LLM_ERR_NOMEM) {
         llm__buf_free(&why);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     if (rc != LLM_OK || !json_is_object(ev)) {
         json_decref(ev);
@@ -1437,7 +1397,7 @@ static int anthropic_stream_event(struct llm__sstate *st, const struct llm__fram
         const json_t *err = json_object_get(ev, "error");
         const char *rid = llm__json_str(ev, "request_id");
         if (rid && !r->request_id && llm__resp_set_str(&r->request_id, rid))
-            rc = nomem(r);
+            rc = llm__resp_nomem(r);
         else
             rc = apply_error(r, json_is_object(err) ? err : ev, 200, 1);
         if (rc == LLM_OK)

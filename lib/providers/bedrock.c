@@ -29,6 +29,7 @@
  * one built here, so extras and top_k / thinking can coexist.
  */
 #include "internal.h"
+#include "providers/adapter.h"
 #include "providers/provider.h"
 #include "providers/sigv4.h"
 
@@ -42,44 +43,9 @@
  * growing the table without end. */
 #define MAX_OPEN_BLOCKS 256
 
-static int nomem(llm_response *r)
-{
-    return llm__resp_fail(r, LLM_ERR_NOMEM, "out of memory");
-}
-
-/* json_object_set_new that also fails on a NULL value (an allocation that
- * failed one step earlier); the value is consumed either way. */
-static int jset(json_t *o, const char *key, json_t *v)
-{
-    if (!v)
-        return LLM_ERR_NOMEM;
-    return json_object_set_new(o, key, v) == 0 ? LLM_OK : LLM_ERR_NOMEM;
-}
-
-static int jpush(json_t *a, json_t *v)
-{
-    if (!v)
-        return LLM_ERR_NOMEM;
-    return json_array_append_new(a, v) == 0 ? LLM_OK : LLM_ERR_NOMEM;
-}
-
 static json_t *jstr(const char *s, size_t n)
 {
     return json_stringn(s ? s : "", s ? n : 0);
-}
-
-/* {key: v}; consumes v, also on failure.  NULL v gives NULL, so calls
- * nest without a check at every level. */
-static json_t *wrap(const char *key, json_t *v)
-{
-    json_t *o = v ? json_object() : NULL;
-    if (!o || jset(o, key, v)) {
-        if (!o)
-            json_decref(v);
-        json_decref(o);
-        return NULL;
-    }
-    return o;
 }
 
 static int only_space(const char *s, size_t n)
@@ -112,12 +78,12 @@ static const char *image_format(const char *mime, size_t n)
 static json_t *image_block(const char *format, const char *b64, size_t n)
 {
     json_t *img = json_object();
-    if (!img || jset(img, "format", json_string(format)) ||
-        jset(img, "source", wrap("bytes", json_stringn(b64, n)))) {
+    if (!img || llm__jset(img, "format", json_string(format)) ||
+        llm__jset(img, "source", llm__jwrap("bytes", json_stringn(b64, n)))) {
         json_decref(img);
         return NULL;
     }
-    return wrap("image", img);
+    return llm__jwrap("image", img);
 }
 
 static int unsupported_image(llm_response *r, const char *what, size_t n)
@@ -137,11 +103,11 @@ static int image_data(struct llm__call *call, const struct llm__part *p, json_t 
     llm__buf b64 = {0};
     if (llm__base64_encode(&b64, p->data, p->data_len)) {
         llm__buf_free(&b64);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     *out = image_block(format, b64.data ? b64.data : "", b64.len);
     llm__buf_free(&b64);
-    return *out ? LLM_OK : nomem(r);
+    return *out ? LLM_OK : llm__resp_nomem(r);
 }
 
 /* Converse takes image bytes only (or an S3 location): a base64 data: URL
@@ -167,7 +133,7 @@ static int image_url(struct llm__call *call, const char *url, json_t **out)
     if (!format)
         return unsupported_image(r, hdr, mlen);
     *out = image_block(format, comma + 1, strlen(comma + 1));
-    return *out ? LLM_OK : nomem(r);
+    return *out ? LLM_OK : llm__resp_nomem(r);
 }
 
 /* toolUse.input is a JSON value (an object), unlike OpenAI's string. */
@@ -181,7 +147,7 @@ static int tool_use_block(struct llm__call *call, const struct llm__part *p, jso
     } else {
         int rc = llm__json_load(p->text, p->text_len, &input, NULL);
         if (rc == LLM_ERR_NOMEM)
-            return nomem(r);
+            return llm__resp_nomem(r);
         if (rc != LLM_OK || !json_is_object(input)) {
             json_decref(input);
             return llm__resp_fail(r, LLM_ERR_INVALID_ARG,
@@ -190,17 +156,17 @@ static int tool_use_block(struct llm__call *call, const struct llm__part *p, jso
         }
     }
     json_t *b = json_object();
-    if (!b || jset(b, "toolUseId", json_string(id)) ||
-        jset(b, "name", json_string(p->name ? p->name : ""))) {
+    if (!b || llm__jset(b, "toolUseId", json_string(id)) ||
+        llm__jset(b, "name", json_string(p->name ? p->name : ""))) {
         json_decref(input);
         json_decref(b);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
-    if (jset(b, "input", input)) {
+    if (llm__jset(b, "input", input)) {
         json_decref(b);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
-    return (*out = wrap("toolUse", b)) ? LLM_OK : nomem(r);
+    return (*out = llm__jwrap("toolUse", b)) ? LLM_OK : llm__resp_nomem(r);
 }
 
 /* {"toolResult": {"toolUseId", "content": [{"text"} | {"json"}], "status"?}}
@@ -214,34 +180,34 @@ static int tool_result_block(struct llm__call *call, const struct llm__part *p, 
         json_t *v = NULL;
         int rc = llm__json_load(p->text ? p->text : "", p->text ? p->text_len : 0, &v, NULL);
         if (rc == LLM_ERR_NOMEM)
-            return nomem(r);
+            return llm__resp_nomem(r);
         /* Text that is not JSON after all still reaches the model. */
-        if (rc == LLM_OK && !(item = wrap("json", v)))
-            return nomem(r);
+        if (rc == LLM_OK && !(item = llm__jwrap("json", v)))
+            return llm__resp_nomem(r);
     }
-    if (!item && !(item = wrap("text", jstr(p->text, p->text_len))))
-        return nomem(r);
+    if (!item && !(item = llm__jwrap("text", jstr(p->text, p->text_len))))
+        return llm__resp_nomem(r);
     json_t *content = json_array();
     json_t *b = json_object();
-    if (!content || !b || jpush(content, item)) {
+    if (!content || !b || llm__jpush(content, item)) {
         if (!content || !b)
             json_decref(item);
         json_decref(content);
         json_decref(b);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
-    if (jset(b, "toolUseId", json_string(p->id ? p->id : ""))) {
+    if (llm__jset(b, "toolUseId", json_string(p->id ? p->id : ""))) {
         json_decref(content);
         json_decref(b);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     /* jset consumes content, also when it fails. */
-    if (jset(b, "content", content) ||
-        ((p->flags & LLM_TOOL_RESULT_ERROR) && jset(b, "status", json_string("error")))) {
+    if (llm__jset(b, "content", content) ||
+        ((p->flags & LLM_TOOL_RESULT_ERROR) && llm__jset(b, "status", json_string("error")))) {
         json_decref(b);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
-    return (*out = wrap("toolResult", b)) ? LLM_OK : nomem(r);
+    return (*out = llm__jwrap("toolResult", b)) ? LLM_OK : llm__resp_nomem(r);
 }
 
 /* Our meta, parsed, when it may be replayed here; NULL otherwise
@@ -270,30 +236,30 @@ static int reasoning_block(struct llm__call *call, const struct llm__part *p, js
     int oom;
     json_t *m = usable_meta(call, p, &oom);
     if (!m)
-        return oom ? nomem(call->resp) : LLM_OK;
+        return oom ? llm__resp_nomem(call->resp) : LLM_OK;
     json_t *kept = json_object_get(m, "reasoningText");
     json_t *rt = json_is_object(kept) ? json_copy(kept) : NULL;
     json_decref(m);
     if (!rt)
-        return json_is_object(kept) ? nomem(call->resp) : LLM_OK;
-    if (jset(rt, "text", jstr(p->text, p->text_len))) {
+        return json_is_object(kept) ? llm__resp_nomem(call->resp) : LLM_OK;
+    if (llm__jset(rt, "text", jstr(p->text, p->text_len))) {
         json_decref(rt);
-        return nomem(call->resp);
+        return llm__resp_nomem(call->resp);
     }
     /* text first, as the API sends it. */
     json_t *ordered = json_object();
     const char *k;
     json_t *v;
-    int rc = ordered ? jset(ordered, "text", json_incref(json_object_get(rt, "text"))) : LLM_ERR_NOMEM;
+    int rc = ordered ? llm__jset(ordered, "text", json_incref(json_object_get(rt, "text"))) : LLM_ERR_NOMEM;
     json_object_foreach(rt, k, v) {
         if (rc == LLM_OK && strcmp(k, "text") != 0)
-            rc = jset(ordered, k, json_incref(v));
+            rc = llm__jset(ordered, k, json_incref(v));
     }
     json_decref(rt);
-    if (rc || !(*out = wrap("reasoningContent", wrap("reasoningText", ordered)))) {
+    if (rc || !(*out = llm__jwrap("reasoningContent", llm__jwrap("reasoningText", ordered)))) {
         if (rc)
             json_decref(ordered);
-        return nomem(call->resp);
+        return llm__resp_nomem(call->resp);
     }
     return LLM_OK;
 }
@@ -307,7 +273,7 @@ static int part_block(struct llm__call *call, const struct llm__part *p, json_t 
     *out = NULL;
     switch (p->type) {
     case LLM__PART_TEXT:
-        return (*out = wrap("text", jstr(p->text, p->text_len))) ? LLM_OK : nomem(r);
+        return (*out = llm__jwrap("text", jstr(p->text, p->text_len))) ? LLM_OK : llm__resp_nomem(r);
     case LLM__PART_IMAGE_DATA:
         return image_data(call, p, out);
     case LLM__PART_IMAGE_URL:
@@ -320,7 +286,7 @@ static int part_block(struct llm__call *call, const struct llm__part *p, json_t 
         return reasoning_block(call, p, out);
     case LLM__PART_OPAQUE:
         *out = usable_meta(call, p, &oom);
-        return oom ? nomem(r) : LLM_OK;
+        return oom ? llm__resp_nomem(r) : LLM_OK;
     default:
         return llm__resp_fail(r, LLM_ERR_INVALID_ARG, "a message part of unknown type %d", p->type);
     }
@@ -341,16 +307,16 @@ static int add_turn(json_t *messages, const char *role, json_t *blocks)
     const char *lrole = llm__json_str(last, "role");
     if (!lrole || strcmp(lrole, role) != 0) {
         json_t *m = json_object();
-        if (!m || jset(m, "role", json_string(role))) {
+        if (!m || llm__jset(m, "role", json_string(role))) {
             json_decref(blocks);
             json_decref(m);
             return LLM_ERR_NOMEM;
         }
-        if (jset(m, "content", blocks)) {
+        if (llm__jset(m, "content", blocks)) {
             json_decref(m);
             return LLM_ERR_NOMEM;
         }
-        return jpush(messages, m);
+        return llm__jpush(messages, m);
     }
     json_t *content = json_object_get(last, "content");
     size_t at = 0;
@@ -393,7 +359,7 @@ static int build_messages(struct llm__call *call, json_t *body, struct build_sta
                     rc = llm__resp_fail(r, LLM_ERR_INVALID_ARG, "a system message may only hold text");
                     goto fail;
                 }
-                if (jpush(system, wrap("text", jstr(p->text, p->text_len))))
+                if (llm__jpush(system, llm__jwrap("text", jstr(p->text, p->text_len))))
                     goto oom;
             }
             continue;
@@ -418,7 +384,7 @@ static int build_messages(struct llm__call *call, json_t *body, struct build_sta
             }
             if (p->type == LLM__PART_TOOL_CALL || p->type == LLM__PART_TOOL_RESULT)
                 bs->has_tool_blocks = 1;
-            if (b && jpush(blocks, b)) {
+            if (b && llm__jpush(blocks, b)) {
                 json_decref(blocks);
                 goto oom;
             }
@@ -439,13 +405,13 @@ static int build_messages(struct llm__call *call, json_t *body, struct build_sta
     }
     if (json_array_size(system) == 0)
         json_decref(system);
-    else if (jset(body, "system", system)) {
+    else if (llm__jset(body, "system", system)) {
         json_decref(messages);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
-    return jset(body, "messages", messages) ? nomem(r) : LLM_OK;
+    return llm__jset(body, "messages", messages) ? llm__resp_nomem(r) : LLM_OK;
 oom:
-    rc = nomem(r);
+    rc = llm__resp_nomem(r);
 fail:
     json_decref(system);
     json_decref(messages);
@@ -457,7 +423,7 @@ static int load_object(struct llm__call *call, const char *text, const char *wha
     *out = NULL;
     int rc = llm__json_load(text, strlen(text), out, NULL);
     if (rc == LLM_ERR_NOMEM)
-        return nomem(call->resp);
+        return llm__resp_nomem(call->resp);
     if (rc != LLM_OK || !json_is_object(*out)) {
         json_decref(*out);
         *out = NULL;
@@ -486,21 +452,21 @@ static int build_tools(struct llm__call *call, json_t *body, const struct build_
             return LLM_OK;
         if (llm__resp_warn(r, "the tools were still sent: the conversation holds tool calls, "
                               "which Bedrock accepts only with a toolConfig"))
-            return nomem(r);
+            return llm__resp_nomem(r);
     }
     if (!req->parallel_tool_calls &&
         (rc = llm__call_unsupported(call, "parallel_tool_calls",
                                     "Bedrock Converse cannot forbid parallel tool calls")))
         return rc;
     json_t *config = json_object(), *tools = json_array();
-    if (!config || !tools || jset(body, "toolConfig", config)) {
+    if (!config || !tools || llm__jset(body, "toolConfig", config)) {
         json_decref(tools);
         if (!tools)
             json_decref(config);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
-    if (jset(config, "tools", tools))
-        return nomem(r);
+    if (llm__jset(config, "tools", tools))
+        return llm__resp_nomem(r);
     for (size_t i = 0; i < req->ntools; i++) {
         const struct llm__tool *t = &req->tools[i];
         json_t *schema = NULL;
@@ -513,43 +479,43 @@ static int build_tools(struct llm__call *call, json_t *body, const struct build_
             /* inputSchema is required: a tool without parameters takes an
              * empty object. */
             schema = json_object();
-            if (schema && (jset(schema, "type", json_string("object")) ||
-                           jset(schema, "properties", json_object()))) {
+            if (schema && (llm__jset(schema, "type", json_string("object")) ||
+                           llm__jset(schema, "properties", json_object()))) {
                 json_decref(schema);
                 schema = NULL;
             }
             if (!schema)
-                return nomem(r);
+                return llm__resp_nomem(r);
         }
         json_t *spec = json_object();
-        if (!spec || jset(spec, "name", json_string(t->name ? t->name : "")) ||
-            (t->description && jset(spec, "description", json_string(t->description)))) {
+        if (!spec || llm__jset(spec, "name", json_string(t->name ? t->name : "")) ||
+            (t->description && llm__jset(spec, "description", json_string(t->description)))) {
             json_decref(schema);
             json_decref(spec);
-            return nomem(r);
+            return llm__resp_nomem(r);
         }
-        if (jset(spec, "inputSchema", wrap("json", schema))) {
+        if (llm__jset(spec, "inputSchema", llm__jwrap("json", schema))) {
             json_decref(spec);
-            return nomem(r);
+            return llm__resp_nomem(r);
         }
-        if (jpush(tools, wrap("toolSpec", spec)))
-            return nomem(r);
+        if (llm__jpush(tools, llm__jwrap("toolSpec", spec)))
+            return llm__resp_nomem(r);
     }
     json_t *choice = NULL;
     switch (req->tool_choice) {
     case LLM_TOOL_CHOICE_NONE:
         return LLM_OK;
     case LLM_TOOL_CHOICE_REQUIRED:
-        choice = wrap("any", json_object());
+        choice = llm__jwrap("any", json_object());
         break;
     case LLM_TOOL_CHOICE_NAMED:
-        choice = wrap("tool", wrap("name", json_string(req->tool_choice_name ? req->tool_choice_name : "")));
+        choice = llm__jwrap("tool", llm__jwrap("name", json_string(req->tool_choice_name ? req->tool_choice_name : "")));
         break;
     default:
-        choice = wrap("auto", json_object());
+        choice = llm__jwrap("auto", json_object());
         break;
     }
-    return jset(config, "toolChoice", choice) ? nomem(r) : LLM_OK;
+    return llm__jset(config, "toolChoice", choice) ? llm__resp_nomem(r) : LLM_OK;
 }
 
 /* An object member of body, created when absent. */
@@ -571,39 +537,39 @@ static int build_params(struct llm__call *call, json_t *body)
     int rc;
     json_t *inf = json_object();
     if (!inf)
-        return nomem(r);
+        return llm__resp_nomem(r);
     /* maxTokens is optional here (the model's maximum by default), so the
      * client's default_max_tokens, meant for APIs that require one, is not
      * sent. */
-    if ((req->has_max_tokens && jset(inf, "maxTokens", json_integer(req->max_tokens))) ||
-        (req->has_temperature && jset(inf, "temperature", json_real(req->temperature))) ||
-        (req->has_top_p && jset(inf, "topP", json_real(req->top_p)))) {
+    if ((req->has_max_tokens && llm__jset(inf, "maxTokens", json_integer(req->max_tokens))) ||
+        (req->has_temperature && llm__jset(inf, "temperature", json_real(req->temperature))) ||
+        (req->has_top_p && llm__jset(inf, "topP", json_real(req->top_p)))) {
         json_decref(inf);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     if (req->nstops > 0) {
         json_t *stops = json_array();
-        if (!stops || jset(inf, "stopSequences", stops)) {
+        if (!stops || llm__jset(inf, "stopSequences", stops)) {
             json_decref(inf);
-            return nomem(r);
+            return llm__resp_nomem(r);
         }
         for (size_t i = 0; i < req->nstops; i++)
-            if (jpush(stops, json_string(req->stops[i]))) {
+            if (llm__jpush(stops, json_string(req->stops[i]))) {
                 json_decref(inf);
-                return nomem(r);
+                return llm__resp_nomem(r);
             }
     }
     if (json_object_size(inf) == 0)
         json_decref(inf);
-    else if (jset(body, "inferenceConfig", inf))
-        return nomem(r);
+    else if (llm__jset(body, "inferenceConfig", inf))
+        return llm__resp_nomem(r);
 
     if (req->has_seed && (rc = llm__call_unsupported(call, "seed", "Bedrock Converse has no seed")))
         return rc;
     if (req->has_top_k) {
         json_t *amrf = member_object(body, "additionalModelRequestFields");
-        if (!amrf || jset(amrf, "top_k", json_integer(req->top_k)))
-            return nomem(r);
+        if (!amrf || llm__jset(amrf, "top_k", json_integer(req->top_k)))
+            return llm__resp_nomem(r);
     }
 
     const char *effort = NULL;
@@ -631,12 +597,12 @@ static int build_params(struct llm__call *call, json_t *body)
     if (req->reasoning_budget > 0) {
         json_t *amrf = member_object(body, "additionalModelRequestFields");
         json_t *thinking = json_object();
-        if (!amrf || !thinking || jset(amrf, "thinking", thinking) ||
-            jset(thinking, "type", json_string("enabled")) ||
-            jset(thinking, "budget_tokens", json_integer(req->reasoning_budget))) {
+        if (!amrf || !thinking || llm__jset(amrf, "thinking", thinking) ||
+            llm__jset(thinking, "type", json_string("enabled")) ||
+            llm__jset(thinking, "budget_tokens", json_integer(req->reasoning_budget))) {
             if (!amrf)
                 json_decref(thinking);
-            return nomem(r);
+            return llm__resp_nomem(r);
         }
     }
 
@@ -650,35 +616,35 @@ static int build_params(struct llm__call *call, json_t *body)
         rc = llm__json_dump(&text, schema);
         json_decref(schema);
         json_t *def = rc ? NULL : json_object();
-        if (!def || jset(def, "schema", jstr(text.data, text.len)) ||
-            (req->schema_name && jset(def, "name", json_string(req->schema_name)))) {
+        if (!def || llm__jset(def, "schema", jstr(text.data, text.len)) ||
+            (req->schema_name && llm__jset(def, "name", json_string(req->schema_name)))) {
             llm__buf_free(&text);
             json_decref(def);
-            return nomem(r);
+            return llm__resp_nomem(r);
         }
         llm__buf_free(&text);
         /* def is ours until wrap takes it: a failure before that point
          * (no format, or no "type" in it) must release it too. */
         format = json_object();
-        if (!format || jset(format, "type", json_string("json_schema"))) {
+        if (!format || llm__jset(format, "type", json_string("json_schema"))) {
             json_decref(def);
             json_decref(format);
-            return nomem(r);
+            return llm__resp_nomem(r);
         }
-        if (jset(format, "structure", wrap("jsonSchema", def))) {
+        if (llm__jset(format, "structure", llm__jwrap("jsonSchema", def))) {
             json_decref(format);
-            return nomem(r);
+            return llm__resp_nomem(r);
         }
     }
     if (effort || format) {
         json_t *oc = member_object(body, "outputConfig");
         if (!oc) {
             json_decref(format);
-            return nomem(r);
+            return llm__resp_nomem(r);
         }
-        if ((format && jset(oc, "textFormat", format)) ||
-            (effort && jset(oc, "effort", json_string(effort))))
-            return nomem(r);
+        if ((format && llm__jset(oc, "textFormat", format)) ||
+            (effort && llm__jset(oc, "effort", json_string(effort))))
+            return llm__resp_nomem(r);
     }
     return LLM_OK;
 }
@@ -705,7 +671,7 @@ static int merge_extras(struct llm__call *call, json_t *body)
             rc = json_object_update(body, o);
         json_decref(o);
         if (rc)
-            return nomem(call->resp);
+            return llm__resp_nomem(call->resp);
     }
     return LLM_OK;
 }
@@ -762,7 +728,7 @@ static int build_url(struct llm__call *call, struct llm__http_req *out)
         rc = llm__url_join(&out->url, base.data, path.data);
     llm__buf_free(&base);
     llm__buf_free(&path);
-    return rc ? nomem(r) : LLM_OK;
+    return rc ? llm__resp_nomem(r) : LLM_OK;
 }
 
 static int build_auth(struct llm__call *call, struct llm__http_req *out)
@@ -779,7 +745,7 @@ static int build_auth(struct llm__call *call, struct llm__http_req *out)
         if (!rc)
             rc = llm__http_req_header(out, "Authorization", v.data);
         llm__free_secret(v.data);
-        return rc ? nomem(r) : LLM_OK;
+        return rc ? llm__resp_nomem(r) : LLM_OK;
     }
     const char *ak = call->aws_access_key_id, *sk = call->aws_secret_access_key;
     if (!ak || !*ak || !sk || !*sk)
@@ -804,7 +770,7 @@ static int build_auth(struct llm__call *call, struct llm__http_req *out)
     const char *why = NULL;
     int rc = llm__sigv4_sign(out, &p, NULL, &why);
     if (rc == LLM_ERR_NOMEM)
-        return nomem(r);
+        return llm__resp_nomem(r);
     if (rc)
         return llm__resp_fail(r, rc, "cannot sign the Bedrock request: %s",
                               why ? why : llm_status_str(rc));
@@ -823,7 +789,7 @@ static int bedrock_build(struct llm__call *call, struct llm__http_req *out)
     struct build_state bs = {0};
     json_t *body = json_object();
     if (!body)
-        return nomem(r);
+        return llm__resp_nomem(r);
     int rc = build_messages(call, body, &bs);
     if (!rc)
         rc = build_tools(call, body, &bs);
@@ -832,7 +798,7 @@ static int bedrock_build(struct llm__call *call, struct llm__http_req *out)
     if (!rc)
         rc = merge_extras(call, body);
     if (!rc && llm__json_dump(&out->body, body))
-        rc = nomem(r);
+        rc = llm__resp_nomem(r);
     json_decref(body);
     if (rc)
         return rc;
@@ -842,7 +808,7 @@ static int bedrock_build(struct llm__call *call, struct llm__http_req *out)
     /* Content-Type is added here so that it is signed; core adds Accept and
      * the client's extra headers afterwards, unsigned, which SigV4 allows. */
     if (llm__http_req_header(out, "Content-Type", "application/json"))
-        return nomem(r);
+        return llm__resp_nomem(r);
     return build_auth(call, out);
 }
 
@@ -961,7 +927,7 @@ static int bedrock_map_error(struct llm__call *call, const struct llm__http_res 
     json_t *root = NULL;
     int rc = llm__json_load(res->body ? res->body : "", res->body ? res->body_len : 0, &root, NULL);
     if (rc == LLM_ERR_NOMEM)
-        return nomem(out);
+        return llm__resp_nomem(out);
     if (!json_is_object(root)) {
         json_decref(root);
         root = NULL;
@@ -985,7 +951,7 @@ static int bedrock_map_error(struct llm__call *call, const struct llm__http_res 
     if ((code && llm__resp_set_strn(&out->error_type, code, code_len)) ||
         llm__resp_set_str(&out->error_message, message) || keep_original_status(out, root)) {
         json_decref(root);
-        return nomem(out);
+        return llm__resp_nomem(out);
     }
     int status = status_of_exception(code, code_len, message);
     if (status)
@@ -1039,7 +1005,7 @@ static int take_finish(llm_response *r, const json_t *obj)
         return protocol(r, "stopReason is not a string");
     const char *s = json_string_value(sr);
     if (llm__resp_set_finish(r, map_finish(s), s))
-        return nomem(r);
+        return llm__resp_nomem(r);
     llm__resp_fix_finish(r);
     return LLM_OK;
 }
@@ -1099,7 +1065,7 @@ static int take_usage(llm_response *r, const json_t *u)
     r->usage.v[LLM_USAGE_CACHE_READ] = cr;
     r->usage.v[LLM_USAGE_CACHE_WRITE] = cw;
     r->usage.v[LLM_USAGE_CACHE_WRITE_1H] = cw >= 0 ? cw1h : -1;
-    return llm__resp_set_usage_raw(r, u) ? nomem(r) : LLM_OK;
+    return llm__resp_set_usage_raw(r, u) ? llm__resp_nomem(r) : LLM_OK;
 }
 
 static struct llm__part *open_part(llm_response *r, int type)
@@ -1115,33 +1081,13 @@ static struct llm__part *open_part(llm_response *r, int type)
     return p;
 }
 
-static int set_meta_json(llm_response *r, struct llm__part *p, const json_t *meta)
-{
-    llm__buf b = {0};
-    int rc = llm__json_dump(&b, meta);
-    if (!rc)
-        rc = llm__resp_set_meta(r, p, b.data, b.len);
-    llm__buf_free(&b);
-    return rc ? nomem(r) : LLM_OK;
-}
-
-static int add_opaque_json(llm_response *r, const json_t *block)
-{
-    llm__buf b = {0};
-    int rc = llm__json_dump(&b, block);
-    if (!rc)
-        rc = llm__resp_add_opaque(r, b.data, b.len);
-    llm__buf_free(&b);
-    return rc ? nomem(r) : LLM_OK;
-}
-
 /* {"reasoningText": <the member without its text>} */
 static json_t *reasoning_meta(const json_t *rt)
 {
     json_t *c = json_is_object(rt) ? json_copy((json_t *)rt) : json_object();
     if (c)
         json_object_del(c, "text");
-    return c ? wrap("reasoningText", c) : NULL;
+    return c ? llm__jwrap("reasoningText", c) : NULL;
 }
 
 static int parse_block(llm_response *r, const json_t *b)
@@ -1152,7 +1098,7 @@ static int parse_block(llm_response *r, const json_t *b)
     if ((v = json_object_get(b, "text"))) {
         if (!json_is_string(v))
             return protocol(r, "a text block whose text is not a string");
-        return llm__resp_append_text(r, json_string_value(v), json_string_length(v)) ? nomem(r) : LLM_OK;
+        return llm__resp_append_text(r, json_string_value(v), json_string_length(v)) ? llm__resp_nomem(r) : LLM_OK;
     }
     if ((v = json_object_get(b, "toolUse"))) {
         const char *id = llm__json_str(v, "toolUseId"), *name = llm__json_str(v, "name");
@@ -1165,7 +1111,7 @@ static int parse_block(llm_response *r, const json_t *b)
             rc = llm__resp_add_tool_call(r, id, name, args.data ? args.data : "{}",
                                          args.data ? args.len : 2, NULL);
         llm__buf_free(&args);
-        return rc ? nomem(r) : LLM_OK;
+        return rc ? llm__resp_nomem(r) : LLM_OK;
     }
     v = json_object_get(b, "reasoningContent");
     const json_t *rt = json_is_object(v) ? json_object_get(v, "reasoningText") : NULL;
@@ -1176,17 +1122,17 @@ static int parse_block(llm_response *r, const json_t *b)
         /* A part of its own: two reasoning blocks keep two signatures. */
         if (!open_part(r, LLM__PART_REASONING) ||
             (t && llm__resp_append_reasoning(r, json_string_value(t), json_string_length(t))))
-            return nomem(r);
+            return llm__resp_nomem(r);
         json_t *meta = reasoning_meta(rt);
         if (!meta)
-            return nomem(r);
-        int rc = set_meta_json(r, llm__resp_last_part(r), meta);
+            return llm__resp_nomem(r);
+        int rc = llm__resp_set_meta_json(r, llm__resp_last_part(r), meta);
         json_decref(meta);
         return rc;
     }
     /* redactedContent, citationsContent and blocks not yet invented: kept
      * whole, for replay only. */
-    return add_opaque_json(r, b);
+    return llm__resp_add_opaque_json(r, b);
 }
 
 static int bedrock_parse(struct llm__call *call, const struct llm__http_res *res, llm_response *out)
@@ -1197,7 +1143,7 @@ static int bedrock_parse(struct llm__call *call, const struct llm__http_res *res
     int rc = llm__json_load(res->body ? res->body : "", res->body ? res->body_len : 0, &root, &why);
     if (rc == LLM_ERR_NOMEM) {
         llm__buf_free(&why);
-        return nomem(out);
+        return llm__resp_nomem(out);
     }
     if (rc != LLM_OK || !json_is_object(root)) {
         rc = llm__resp_fail(out, LLM_ERR_PROTOCOL, "the Bedrock reply is not a JSON object%s%s",
@@ -1258,7 +1204,7 @@ static int bedrock_stream_begin(struct llm__sstate *st)
 {
     struct sstate *s = llm__calloc(1, sizeof *s);
     if (!s)
-        return nomem(st->resp);
+        return llm__resp_nomem(st->resp);
     st->adapter = s;
     return LLM_OK;
 }
@@ -1301,7 +1247,7 @@ static struct block *new_block(struct llm__sstate *st, int64_t index, int kind)
         size_t cap = s->cap ? s->cap * 2 : 4;
         struct block *nb = llm__realloc(s->blocks, cap * sizeof *nb);
         if (!nb) {
-            nomem(st->resp);
+            llm__resp_nomem(st->resp);
             return NULL;
         }
         s->blocks = nb;
@@ -1312,7 +1258,7 @@ static struct block *new_block(struct llm__sstate *st, int64_t index, int kind)
     b->index = index;
     b->kind = kind;
     if (kind == BK_REASONING && !(b->meta = reasoning_meta(NULL))) {
-        nomem(st->resp);
+        llm__resp_nomem(st->resp);
         return NULL;
     }
     s->nblocks++;
@@ -1353,23 +1299,23 @@ static int finish_block(struct llm__sstate *st, struct block *b)
         if (!b->has_part && json_object_size(rt) > 0) {
             /* A signature with no text still has to be replayed. */
             if (!open_part(r, LLM__PART_REASONING))
-                return nomem(r);
+                return llm__resp_nomem(r);
             b->part = r->msg.nparts - 1;
             b->has_part = 1;
         }
         if (b->has_part && b->part < r->msg.nparts)
-            rc = set_meta_json(r, &r->msg.parts[b->part], b->meta);
+            rc = llm__resp_set_meta_json(r, &r->msg.parts[b->part], b->meta);
         if (!rc && b->has_redacted) {
             llm__buf b64 = {0};
             json_t *blk = NULL;
             if (llm__base64_encode(&b64, b->redacted.data ? b->redacted.data : "", b->redacted.len) ||
-                !(blk = wrap("reasoningContent",
-                             wrap("redactedContent", jstr(b64.data, b64.len))))) {
+                !(blk = llm__jwrap("reasoningContent",
+                             llm__jwrap("redactedContent", jstr(b64.data, b64.len))))) {
                 llm__buf_free(&b64);
-                return nomem(r);
+                return llm__resp_nomem(r);
             }
             llm__buf_free(&b64);
-            rc = add_opaque_json(r, blk);
+            rc = llm__resp_add_opaque_json(r, blk);
             json_decref(blk);
         }
         break;
@@ -1415,7 +1361,7 @@ static int reasoning_delta(struct llm__sstate *st, struct block *b, const json_t
     if (t) {
         if (!b->has_part) {
             if (!open_part(r, LLM__PART_REASONING))
-                return nomem(r);
+                return llm__resp_nomem(r);
             b->part = r->msg.nparts - 1;
             b->has_part = 1;
         } else if (b->part != r->msg.nparts - 1) {
@@ -1427,13 +1373,13 @@ static int reasoning_delta(struct llm__sstate *st, struct block *b, const json_t
     }
     /* The signature arrives whole, just before the block's stop; kept
      * verbatim. */
-    if (sig && jset(json_object_get(b->meta, "reasoningText"), "signature",
+    if (sig && llm__jset(json_object_get(b->meta, "reasoningText"), "signature",
                     json_copy((json_t *)sig)))
-        return nomem(r);
+        return llm__resp_nomem(r);
     if (red) {
         int rc = llm__base64_decode(&b->redacted, json_string_value(red), json_string_length(red));
         if (rc == LLM_ERR_NOMEM)
-            return nomem(r);
+            return llm__resp_nomem(r);
         if (rc)
             return protocol(r, "redactedContent is not base64");
         b->has_redacted = 1;
@@ -1545,7 +1491,7 @@ static int stream_exception(struct llm__sstate *st, const struct llm__frame *f, 
     if (!is_error) {
         int rc = llm__json_load(f->data ? f->data : "", f->data ? f->data_len : 0, &root, NULL);
         if (rc == LLM_ERR_NOMEM)
-            return nomem(r);
+            return llm__resp_nomem(r);
         if (json_is_object(root))
             message = message_of(root);
     }
@@ -1553,7 +1499,7 @@ static int stream_exception(struct llm__sstate *st, const struct llm__frame *f, 
     if (llm__resp_set_str(&r->error_type, name) || llm__resp_set_str(&r->error_message, message) ||
         (is_error && llm__resp_set_str(&r->error_code, f->error_code)) ||
         (!is_error && keep_original_status(r, root)))
-        rc = nomem(r);
+        rc = llm__resp_nomem(r);
     json_decref(root);
     if (rc)
         return rc;
@@ -1606,7 +1552,7 @@ static int bedrock_stream_event(struct llm__sstate *st, const struct llm__frame 
     int rc = llm__json_load(f->data ? f->data : "", f->data ? f->data_len : 0, &ev, &why);
     if (rc == LLM_ERR_NOMEM) {
         llm__buf_free(&why);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     if (rc != LLM_OK || !json_is_object(ev)) {
         json_decref(ev);

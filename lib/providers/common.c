@@ -2,7 +2,7 @@
  * common.c - what every adapter shares: HTTP status mapping, the
  * drop-or-fail rule and the replay rule for opaque provider data.
  */
-#include "internal.h"
+#include "providers/adapter.h"
 
 int llm__status_from_http(int http)
 {
@@ -63,4 +63,58 @@ int llm__meta_usable(struct llm__call *call, const struct llm__meta *m)
                    "provider and model that produced it", m->provider ? m->provider : "?",
                    m->model ? m->model : "?");
     return 0;
+}
+
+int llm__resp_nomem(llm_response *r)
+{
+    return llm__resp_fail(r, LLM_ERR_NOMEM, "out of memory");
+}
+
+int llm__jset(json_t *o, const char *key, json_t *v)
+{
+    if (!v)
+        return LLM_ERR_NOMEM;
+    /* jansson releases v when setting fails. */
+    return json_object_set_new(o, key, v) == 0 ? LLM_OK : LLM_ERR_NOMEM;
+}
+
+int llm__jpush(json_t *a, json_t *v)
+{
+    if (!v)
+        return LLM_ERR_NOMEM;
+    return json_array_append_new(a, v) == 0 ? LLM_OK : LLM_ERR_NOMEM;
+}
+
+json_t *llm__jwrap(const char *key, json_t *v)
+{
+    json_t *o = v ? json_object() : NULL;
+    if (!o) {
+        json_decref(v);
+        return NULL;
+    }
+    if (json_object_set_new(o, key, v) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int llm__resp_set_meta_json(llm_response *r, struct llm__part *p, const json_t *meta)
+{
+    llm__buf b = {0};
+    int rc = llm__json_dump(&b, meta);
+    if (!rc)
+        rc = llm__resp_set_meta(r, p, b.data, b.len);
+    llm__buf_free(&b);
+    return rc ? llm__resp_nomem(r) : LLM_OK;
+}
+
+int llm__resp_add_opaque_json(llm_response *r, const json_t *block)
+{
+    llm__buf b = {0};
+    int rc = llm__json_dump(&b, block);
+    if (!rc)
+        rc = llm__resp_add_opaque(r, b.data, b.len);
+    llm__buf_free(&b);
+    return rc ? llm__resp_nomem(r) : LLM_OK;
 }

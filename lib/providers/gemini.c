@@ -14,6 +14,7 @@
  * about the provider alone and is honoured for any Gemini model.
  */
 #include "internal.h"
+#include "providers/adapter.h"
 #include "providers/provider.h"
 #include "providers/gemini_schema.h"
 
@@ -21,42 +22,6 @@
 
 #define GEMINI_DEFAULT_HOST "https://generativelanguage.googleapis.com"
 #define GEMINI_DEFAULT_VERSION "v1beta"
-
-static int nomem(llm_response *r)
-{
-    return llm__resp_fail(r, LLM_ERR_NOMEM, "out of memory");
-}
-
-/* json_object_set_new that also fails on a NULL value (an allocation that
- * failed one step earlier). */
-static int jset(json_t *o, const char *key, json_t *v)
-{
-    if (!v)
-        return LLM_ERR_NOMEM;
-    return json_object_set_new(o, key, v) == 0 ? LLM_OK : LLM_ERR_NOMEM;
-}
-
-static int jpush(json_t *a, json_t *v)
-{
-    if (!v)
-        return LLM_ERR_NOMEM;
-    return json_array_append_new(a, v) == 0 ? LLM_OK : LLM_ERR_NOMEM;
-}
-
-/* {key: v}, consuming v; NULL (and v released) on failure. */
-static json_t *wrap(const char *key, json_t *v)
-{
-    json_t *o = v ? json_object() : NULL;
-    if (!o) {
-        json_decref(v);
-        return NULL;
-    }
-    if (json_object_set_new(o, key, v) != 0) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
 
 static int contains_ci(const char *hay, const char *needle)
 {
@@ -121,12 +86,12 @@ static int add_signature(json_t *part, const struct replay *rp)
     json_t *sig = rp->usable ? json_object_get(rp->meta, "thoughtSignature") : NULL;
     if (!json_is_string(sig))
         return LLM_OK;
-    return jset(part, "thoughtSignature", json_deep_copy(sig));
+    return llm__jset(part, "thoughtSignature", json_deep_copy(sig));
 }
 
 static json_t *text_part(const char *s, size_t n)
 {
-    return wrap("text", json_stringn(s ? s : "", s ? n : 0));
+    return llm__jwrap("text", json_stringn(s ? s : "", s ? n : 0));
 }
 
 static json_t *inline_data(const char *mime, size_t mime_len, const void *data, size_t n)
@@ -136,10 +101,10 @@ static json_t *inline_data(const char *mime, size_t mime_len, const void *data, 
         llm__buf_free(&b64);
         return NULL;
     }
-    json_t *blob = wrap("data", json_stringn(b64.data ? b64.data : "", b64.len));
+    json_t *blob = llm__jwrap("data", json_stringn(b64.data ? b64.data : "", b64.len));
     llm__buf_free(&b64);
-    json_t *part = wrap("inlineData", blob);
-    if (part && jset(blob, "mimeType", json_stringn(mime, mime_len))) {
+    json_t *part = llm__jwrap("inlineData", blob);
+    if (part && llm__jset(blob, "mimeType", json_stringn(mime, mime_len))) {
         json_decref(part);
         return NULL;
     }
@@ -197,7 +162,7 @@ static int image_url(struct llm__call *call, const char *url, json_t **out)
     }
     if (rc == LLM_ERR_NOMEM) {
         llm__buf_free(&bytes);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     if (rc != LLM_OK) {
         llm__buf_free(&bytes);
@@ -206,7 +171,7 @@ static int image_url(struct llm__call *call, const char *url, json_t **out)
     }
     *out = inline_data(hdr, mlen, bytes.data ? bytes.data : "", bytes.len);
     llm__buf_free(&bytes);
-    return *out ? LLM_OK : nomem(r);
+    return *out ? LLM_OK : llm__resp_nomem(r);
 }
 
 static const struct llm__part *find_call(const struct llm__message *turn, const char *id)
@@ -230,7 +195,7 @@ static int function_call(struct llm__call *call, const struct llm__part *p, json
     } else {
         int rc = llm__json_load(p->text, p->text_len, &args, NULL);
         if (rc == LLM_ERR_NOMEM)
-            return nomem(r);
+            return llm__resp_nomem(r);
         if (rc != LLM_OK)
             return llm__resp_fail(r, LLM_ERR_INVALID_ARG,
                                   "tool call \"%s\": the arguments are not JSON", p->name);
@@ -241,23 +206,23 @@ static int function_call(struct llm__call *call, const struct llm__part *p, json
                                   "(Gemini takes args as an object)", p->name);
         }
     }
-    json_t *fc = wrap("args", args);
-    json_t *part = wrap("functionCall", fc);
+    json_t *fc = llm__jwrap("args", args);
+    json_t *part = llm__jwrap("functionCall", fc);
     struct replay rp;
     if (!part || read_meta(call, p, &rp)) {
         json_decref(part);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     /* Only an id Gemini itself produced goes back; a synthetic one was
      * never the server's and older endpoints reject an unknown id
      * (providers.md 4.5). */
-    int bad = jset(fc, "name", json_string(p->name)) ||
-              (rp.provider_id && p->id && *p->id && jset(fc, "id", json_string(p->id))) ||
+    int bad = llm__jset(fc, "name", json_string(p->name)) ||
+              (rp.provider_id && p->id && *p->id && llm__jset(fc, "id", json_string(p->id))) ||
               add_signature(part, &rp);
     replay_free(&rp);
     if (bad) {
         json_decref(part);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     *out = part;
     return LLM_OK;
@@ -278,7 +243,7 @@ static int function_response(struct llm__call *call, const struct llm__part *p,
     if (p->flags & LLM_TOOL_RESULT_JSON) {
         int rc = llm__json_load(p->text ? p->text : "", p->text_len, &content, NULL);
         if (rc == LLM_ERR_NOMEM)
-            return nomem(r);
+            return llm__resp_nomem(r);
         if (rc != LLM_OK)
             return llm__resp_fail(r, LLM_ERR_INVALID_ARG,
                                   "tool result for \"%s\" is flagged JSON but is not JSON", name);
@@ -290,22 +255,22 @@ static int function_response(struct llm__call *call, const struct llm__part *p,
         struct replay rp;
         if (read_meta(call, c, &rp)) {
             json_decref(content);
-            return nomem(r);
+            return llm__resp_nomem(r);
         }
         provider_id = rp.provider_id;
         replay_free(&rp);
     }
     /* `response` must be an object; "output" and "error" are the keys the
      * API documents for results and failures (providers.md 4.2). */
-    json_t *resp = wrap((p->flags & LLM_TOOL_RESULT_ERROR) ? "error" : "output", content);
-    json_t *fr = wrap("response", resp);
-    json_t *part = wrap("functionResponse", fr);
+    json_t *resp = llm__jwrap((p->flags & LLM_TOOL_RESULT_ERROR) ? "error" : "output", content);
+    json_t *fr = llm__jwrap("response", resp);
+    json_t *part = llm__jwrap("functionResponse", fr);
     if (!part)
-        return nomem(r);
-    if (jset(fr, "name", json_string(name)) ||
-        (provider_id && p->id && jset(fr, "id", json_string(p->id)))) {
+        return llm__resp_nomem(r);
+    if (llm__jset(fr, "name", json_string(name)) ||
+        (provider_id && p->id && llm__jset(fr, "id", json_string(p->id)))) {
         json_decref(part);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     *out = part;
     return LLM_OK;
@@ -324,12 +289,12 @@ static int message_parts(struct llm__call *call, const struct llm__message *m,
         case LLM__PART_TEXT: {
             struct replay rp;
             if (read_meta(call, p, &rp))
-                return nomem(r);
+                return llm__resp_nomem(r);
             part = text_part(p->text, p->text_len);
             if (!part || add_signature(part, &rp)) {
                 json_decref(part);
                 part = NULL;
-                rc = nomem(r);
+                rc = llm__resp_nomem(r);
             }
             replay_free(&rp);
             break;
@@ -339,7 +304,7 @@ static int message_parts(struct llm__call *call, const struct llm__message *m,
                 return llm__resp_fail(r, LLM_ERR_INVALID_ARG, "an image has no media type");
             if (!(part = inline_data(p->mime, strlen(p->mime), p->data ? (const void *)p->data : "",
                                      p->data_len)))
-                rc = nomem(r);
+                rc = llm__resp_nomem(r);
             break;
         case LLM__PART_IMAGE_URL:
             rc = image_url(call, p->text ? p->text : "", &part);
@@ -356,7 +321,7 @@ static int message_parts(struct llm__call *call, const struct llm__message *m,
              * exactly as received, and only to the model that made them. */
             struct replay rp;
             if (read_meta(call, p, &rp))
-                return nomem(r);
+                return llm__resp_nomem(r);
             if (rp.usable) {
                 json_t *raw = json_object_get(rp.meta, "part");
                 if (p->type == LLM__PART_OPAQUE && json_is_object(raw)) {
@@ -364,7 +329,7 @@ static int message_parts(struct llm__call *call, const struct llm__message *m,
                 } else if (p->type == LLM__PART_REASONING &&
                            json_is_true(json_object_get(rp.meta, "thought"))) {
                     part = text_part(p->text, p->text_len);
-                    if (part && jset(part, "thought", json_true())) {
+                    if (part && llm__jset(part, "thought", json_true())) {
                         json_decref(part);
                         part = NULL;
                     }
@@ -377,7 +342,7 @@ static int message_parts(struct llm__call *call, const struct llm__message *m,
                     break;
                 }
                 if (!part)
-                    rc = nomem(r);
+                    rc = llm__resp_nomem(r);
             }
             replay_free(&rp);
             break;
@@ -387,8 +352,8 @@ static int message_parts(struct llm__call *call, const struct llm__message *m,
         }
         if (rc)
             return rc;
-        if (part && jpush(parts, part))
-            return nomem(r);
+        if (part && llm__jpush(parts, part))
+            return llm__resp_nomem(r);
     }
     return LLM_OK;
 }
@@ -410,12 +375,12 @@ static int add_content(json_t *contents, const char *role, json_t *parts)
         json_decref(parts);
         return rc;
     }
-    json_t *c = wrap("parts", parts);
-    if (!c || jset(c, "role", json_string(role))) {
+    json_t *c = llm__jwrap("parts", parts);
+    if (!c || llm__jset(c, "role", json_string(role))) {
         json_decref(c);
         return LLM_ERR_NOMEM;
     }
-    return jpush(contents, c);
+    return llm__jpush(contents, c);
 }
 
 static int build_contents(struct llm__call *call, json_t *body)
@@ -426,7 +391,7 @@ static int build_contents(struct llm__call *call, json_t *body)
     const struct llm__message *turn = NULL;
     int rc = LLM_OK;
     if (!contents || !sys) {
-        rc = nomem(r);
+        rc = llm__resp_nomem(r);
         goto out;
     }
     for (size_t i = 0; i < req->nmsgs && rc == LLM_OK; i++) {
@@ -434,15 +399,15 @@ static int build_contents(struct llm__call *call, json_t *body)
         if (m->role == LLM_ROLE_SYSTEM) {
             for (size_t k = 0; k < m->nparts; k++)
                 if (m->parts[k].type == LLM__PART_TEXT &&
-                    jpush(sys, text_part(m->parts[k].text, m->parts[k].text_len))) {
-                    rc = nomem(r);
+                    llm__jpush(sys, text_part(m->parts[k].text, m->parts[k].text_len))) {
+                    rc = llm__resp_nomem(r);
                     break;
                 }
             continue;
         }
         json_t *parts = json_array();
         if (!parts) {
-            rc = nomem(r);
+            rc = llm__resp_nomem(r);
             break;
         }
         if ((rc = message_parts(call, m, turn, parts))) {
@@ -452,7 +417,7 @@ static int build_contents(struct llm__call *call, json_t *body)
         /* Function results travel in a user turn (providers.md 4.2). */
         const char *role = m->role == LLM_ROLE_ASSISTANT ? "model" : "user";
         if (add_content(contents, role, parts)) {
-            rc = nomem(r);
+            rc = llm__resp_nomem(r);
             break;
         }
         if (m->role == LLM_ROLE_ASSISTANT)
@@ -461,15 +426,15 @@ static int build_contents(struct llm__call *call, json_t *body)
     if (rc)
         goto out;
     if (json_array_size(sys)) {
-        json_t *si = wrap("parts", sys);
+        json_t *si = llm__jwrap("parts", sys);
         sys = NULL;
-        if (jset(body, "systemInstruction", si)) {
-            rc = nomem(r);
+        if (llm__jset(body, "systemInstruction", si)) {
+            rc = llm__resp_nomem(r);
             goto out;
         }
     }
-    if (jset(body, "contents", contents))
-        rc = nomem(r);
+    if (llm__jset(body, "contents", contents))
+        rc = llm__resp_nomem(r);
     contents = NULL;
 out:
     json_decref(contents);
@@ -485,25 +450,25 @@ static int build_tools(struct llm__call *call, json_t *body)
         return LLM_OK;
     /* One tools[] element holds every function (providers.md 4.3). */
     json_t *decls = json_array();
-    json_t *tool = wrap("functionDeclarations", decls);
+    json_t *tool = llm__jwrap("functionDeclarations", decls);
     json_t *tools = json_array();
     if (!tool || !tools) {
         json_decref(tool);
         json_decref(tools);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
-    if (jset(body, "tools", tools)) {
+    if (llm__jset(body, "tools", tools)) {
         json_decref(tool);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
-    if (jpush(tools, tool))
-        return nomem(r);
+    if (llm__jpush(tools, tool))
+        return llm__resp_nomem(r);
     for (size_t i = 0; i < req->ntools; i++) {
         const struct llm__tool *t = &req->tools[i];
-        json_t *d = wrap("name", json_string(t->name));
-        if (jpush(decls, d) ||
-            (t->description && jset(d, "description", json_string(t->description))))
-            return nomem(r);
+        json_t *d = llm__jwrap("name", json_string(t->name));
+        if (llm__jpush(decls, d) ||
+            (t->description && llm__jset(d, "description", json_string(t->description))))
+            return llm__resp_nomem(r);
         if (!t->schema)
             continue;
         json_t *params = NULL;
@@ -512,7 +477,7 @@ static int build_tools(struct llm__call *call, json_t *body)
         if (rc == LLM_ERR_INVALID_ARG)
             llm__resp_fail(r, rc, "tool %s: %s", t->name, why.data ? why.data : "");
         else if (rc)
-            nomem(r);
+            llm__resp_nomem(r);
         llm__buf_free(&why);
         if (rc)
             return rc;
@@ -530,8 +495,8 @@ static int build_tools(struct llm__call *call, json_t *body)
             json_decref(params);
             continue;
         }
-        if (jset(d, "parameters", params))
-            return nomem(r);
+        if (llm__jset(d, "parameters", params))
+            return llm__resp_nomem(r);
     }
 
     const char *mode = "AUTO";
@@ -540,14 +505,14 @@ static int build_tools(struct llm__call *call, json_t *body)
     else if (req->tool_choice == LLM_TOOL_CHOICE_REQUIRED ||
              req->tool_choice == LLM_TOOL_CHOICE_NAMED)
         mode = "ANY";
-    json_t *fcc = wrap("mode", json_string(mode));
-    if (jset(body, "toolConfig", wrap("functionCallingConfig", fcc)))
-        return nomem(r);
+    json_t *fcc = llm__jwrap("mode", json_string(mode));
+    if (llm__jset(body, "toolConfig", llm__jwrap("functionCallingConfig", fcc)))
+        return llm__resp_nomem(r);
     if (req->tool_choice == LLM_TOOL_CHOICE_NAMED) {
         json_t *names = json_array();
-        if (jset(fcc, "allowedFunctionNames", names) ||
-            jpush(names, json_string(req->tool_choice_name ? req->tool_choice_name : "")))
-            return nomem(r);
+        if (llm__jset(fcc, "allowedFunctionNames", names) ||
+            llm__jpush(names, json_string(req->tool_choice_name ? req->tool_choice_name : "")))
+            return llm__resp_nomem(r);
     }
     if (!req->parallel_tool_calls)
         return llm__call_unsupported(call, "parallel_tool_calls",
@@ -561,20 +526,20 @@ static int build_generation(struct llm__call *call, json_t *body)
     llm_response *r = call->resp;
     json_t *gc = json_object();
     if (!gc)
-        return nomem(r);
+        return llm__resp_nomem(r);
     int rc = LLM_OK;
-    if ((req->has_temperature && jset(gc, "temperature", json_real(req->temperature))) ||
-        (req->has_top_p && jset(gc, "topP", json_real(req->top_p))) ||
-        (req->has_top_k && jset(gc, "topK", json_integer(req->top_k))) ||
-        (req->has_max_tokens && jset(gc, "maxOutputTokens", json_integer(req->max_tokens))) ||
-        (req->has_seed && jset(gc, "seed", json_integer(req->seed))))
+    if ((req->has_temperature && llm__jset(gc, "temperature", json_real(req->temperature))) ||
+        (req->has_top_p && llm__jset(gc, "topP", json_real(req->top_p))) ||
+        (req->has_top_k && llm__jset(gc, "topK", json_integer(req->top_k))) ||
+        (req->has_max_tokens && llm__jset(gc, "maxOutputTokens", json_integer(req->max_tokens))) ||
+        (req->has_seed && llm__jset(gc, "seed", json_integer(req->seed))))
         goto oom;
     if (req->nstops) {
         json_t *stops = json_array();
-        if (jset(gc, "stopSequences", stops))
+        if (llm__jset(gc, "stopSequences", stops))
             goto oom;
         for (size_t i = 0; i < req->nstops; i++)
-            if (jpush(stops, json_string(req->stops[i])))
+            if (llm__jpush(stops, json_string(req->stops[i])))
                 goto oom;
     }
     if (req->schema) {
@@ -589,11 +554,11 @@ static int build_generation(struct llm__call *call, json_t *body)
             goto oom;
         if (rc)
             goto out;
-        if (jset(gc, "responseMimeType", json_string("application/json"))) {
+        if (llm__jset(gc, "responseMimeType", json_string("application/json"))) {
             json_decref(schema);
             goto oom;
         }
-        if (jset(gc, "responseSchema", schema))
+        if (llm__jset(gc, "responseSchema", schema))
             goto oom;
     }
     int effort = req->reasoning_effort;
@@ -611,25 +576,25 @@ static int build_generation(struct llm__call *call, json_t *body)
         };
         json_t *tc = NULL;
         if (req->reasoning_budget > 0)
-            tc = wrap("thinkingBudget", json_integer(req->reasoning_budget));
+            tc = llm__jwrap("thinkingBudget", json_integer(req->reasoning_budget));
         else if (effort == LLM_REASONING_NONE)
             /* There is no "NONE" level; a zero budget switches thinking
              * off (providers.md 4.2). */
-            tc = wrap("thinkingBudget", json_integer(0));
+            tc = llm__jwrap("thinkingBudget", json_integer(0));
         else if (effort > 0 && (size_t)effort < LLM__ARRAY_LEN(levels) && levels[effort])
-            tc = wrap("thinkingLevel", json_string(levels[effort]));
+            tc = llm__jwrap("thinkingLevel", json_string(levels[effort]));
         else
             tc = json_object();
-        if (jset(gc, "thinkingConfig", tc))
+        if (llm__jset(gc, "thinkingConfig", tc))
             goto oom;
     }
     if (json_object_size(gc)) {
-        rc = jset(body, "generationConfig", gc) ? nomem(r) : LLM_OK;
+        rc = llm__jset(body, "generationConfig", gc) ? llm__resp_nomem(r) : LLM_OK;
         gc = NULL;
     }
     goto out;
 oom:
-    rc = nomem(r);
+    rc = llm__resp_nomem(r);
 out:
     json_decref(gc);
     return rc;
@@ -645,7 +610,7 @@ static int merge_extras(struct llm__call *call, json_t *body)
         json_t *j = NULL;
         int rc = llm__json_load(e->json ? e->json : "", e->json ? strlen(e->json) : 0, &j, NULL);
         if (rc == LLM_ERR_NOMEM)
-            return nomem(call->resp);
+            return llm__resp_nomem(call->resp);
         if (rc || !json_is_object(j)) {
             json_decref(j);
             return llm__resp_fail(call->resp, LLM_ERR_INVALID_ARG,
@@ -654,7 +619,7 @@ static int merge_extras(struct llm__call *call, json_t *body)
         rc = json_object_update(body, j);
         json_decref(j);
         if (rc)
-            return nomem(call->resp);
+            return llm__resp_nomem(call->resp);
     }
     return LLM_OK;
 }
@@ -704,7 +669,7 @@ static int build_url(struct llm__call *call, struct llm__http_req *out)
         rc = llm__url_join(&out->url, base, path.data);
     llm__buf_free(&root);
     llm__buf_free(&path);
-    return rc ? nomem(r) : LLM_OK;
+    return rc ? llm__resp_nomem(r) : LLM_OK;
 }
 
 static int build_auth(struct llm__call *call, struct llm__http_req *out)
@@ -733,13 +698,13 @@ static int build_auth(struct llm__call *call, struct llm__http_req *out)
             n--;
         char *key = llm__strndup(k, n);
         if (!key)
-            return nomem(r);
+            return llm__resp_nomem(r);
         rc = llm__http_req_header(out, "x-goog-api-key", key);
         llm__free_secret(key);
     }
     if (rc == LLM_ERR_INVALID_ARG)
         return llm__resp_fail(r, rc, "the credential holds CR, LF or NUL");
-    return rc ? nomem(r) : LLM_OK;
+    return rc ? llm__resp_nomem(r) : LLM_OK;
 }
 
 static int gemini_build(struct llm__call *call, struct llm__http_req *out)
@@ -750,7 +715,7 @@ static int gemini_build(struct llm__call *call, struct llm__http_req *out)
         return llm__resp_fail(call->resp, LLM_ERR_INVALID_ARG, "no request to send");
     json_t *body = json_object();
     if (!body)
-        return nomem(call->resp);
+        return llm__resp_nomem(call->resp);
     int rc = build_contents(call, body);
     if (!rc)
         rc = build_tools(call, body);
@@ -763,7 +728,7 @@ static int gemini_build(struct llm__call *call, struct llm__http_req *out)
     if (!rc)
         rc = build_auth(call, out);
     if (!rc && llm__json_dump(&out->body, body) != LLM_OK)
-        rc = nomem(call->resp);
+        rc = llm__resp_nomem(call->resp);
     json_decref(body);
     if (!rc)
         out->method = "POST";
@@ -845,7 +810,7 @@ static int apply_error(llm_response *r, const json_t *e, int http)
     }
     if (llm__resp_set_str(&r->error_type, status) || llm__resp_set_str(&r->error_code, reason) ||
         llm__resp_set_str(&r->error_message, message))
-        return nomem(r);
+        return llm__resp_nomem(r);
 
     int st, retry;
     if (!status)
@@ -922,7 +887,7 @@ static int gemini_map_error(struct llm__call *call, const struct llm__http_res *
     json_t *root = NULL;
     int rc = llm__json_load(res->body ? res->body : "", res->body ? res->body_len : 0, &root, NULL);
     if (rc == LLM_ERR_NOMEM)
-        return nomem(out);
+        return llm__resp_nomem(out);
     const json_t *e = rc == LLM_OK ? error_object(root) : NULL;
     if (!e) {
         json_decref(root);
@@ -1015,13 +980,13 @@ static int take_text(llm_response *r, struct llm__sstate *st, const json_t *part
      * but a signature closes its part, so what follows starts anew. */
     if (!last || last->type != type || part_signed(last)) {
         if (open_part(r, type))
-            return nomem(r);
+            return llm__resp_nomem(r);
     }
     int rc;
     if (st)
         rc = thought ? llm__emit_reasoning(st, s, n) : llm__emit_text(st, s, n);
     else if ((thought ? llm__resp_append_reasoning(r, s, n) : llm__resp_append_text(r, s, n)))
-        rc = nomem(r);
+        rc = llm__resp_nomem(r);
     else
         rc = LLM_OK;
     if (rc)
@@ -1030,10 +995,10 @@ static int take_text(llm_response *r, struct llm__sstate *st, const json_t *part
     if (!sig && (!thought || last->meta.json))
         return LLM_OK;
     json_t *meta = json_object();
-    if (!meta || (thought && jset(meta, "thought", json_true())) ||
-        (sig && jset(meta, "thoughtSignature", json_deep_copy(sig))) || set_meta(r, last, meta)) {
+    if (!meta || (thought && llm__jset(meta, "thought", json_true())) ||
+        (sig && llm__jset(meta, "thoughtSignature", json_deep_copy(sig))) || set_meta(r, last, meta)) {
         json_decref(meta);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     json_decref(meta);
     return LLM_OK;
@@ -1080,17 +1045,17 @@ static int take_call(llm_response *r, struct llm__sstate *st, const json_t *fc, 
     }
     llm__buf_free(&text);
     json_t *meta = json_object();
-    if (!meta || jset(meta, "idSynthetic", json_boolean(synthetic)) ||
-        (sig && jset(meta, "thoughtSignature", json_deep_copy(sig))) ||
+    if (!meta || llm__jset(meta, "idSynthetic", json_boolean(synthetic)) ||
+        (sig && llm__jset(meta, "thoughtSignature", json_deep_copy(sig))) ||
         set_meta(r, llm__resp_tool_part(r, idx), meta)) {
         json_decref(meta);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     json_decref(meta);
     return LLM_OK;
 oom:
     llm__buf_free(&text);
-    return nomem(r);
+    return llm__resp_nomem(r);
 }
 
 static int take_opaque(llm_response *r, const json_t *part)
@@ -1098,11 +1063,11 @@ static int take_opaque(llm_response *r, const json_t *part)
     json_t *meta = json_object();
     llm__buf b = {0};
     int rc = LLM_ERR_NOMEM;
-    if (meta && !jset(meta, "part", json_deep_copy(part)) && !llm__json_dump(&b, meta))
+    if (meta && !llm__jset(meta, "part", json_deep_copy(part)) && !llm__json_dump(&b, meta))
         rc = llm__resp_add_opaque(r, b.data, b.len);
     llm__buf_free(&b);
     json_decref(meta);
-    return rc ? nomem(r) : LLM_OK;
+    return rc ? llm__resp_nomem(r) : LLM_OK;
 }
 
 static int take_parts(llm_response *r, struct llm__sstate *st, const json_t *parts)
@@ -1168,7 +1133,7 @@ static int take_usage(llm_response *r, const json_t *u, int *changed)
         r->usage = nu;
         *changed = 1;
     }
-    return llm__resp_set_usage_raw(r, u) ? nomem(r) : LLM_OK;
+    return llm__resp_set_usage_raw(r, u) ? llm__resp_nomem(r) : LLM_OK;
 }
 
 /* Keep what the filters said: the prompt's feedback and the candidate's
@@ -1184,16 +1149,16 @@ static int take_filter(llm_response *r, const json_t *feedback, const json_t *ra
         f = NULL;
     }
     if (!f && !(f = json_object()))
-        return nomem(r);
+        return llm__resp_nomem(r);
     llm__buf b = {0};
-    int rc = (feedback && jset(f, "promptFeedback", json_deep_copy(feedback))) ||
-             (ratings && jset(f, "safetyRatings", json_deep_copy(ratings))) ||
+    int rc = (feedback && llm__jset(f, "promptFeedback", json_deep_copy(feedback))) ||
+             (ratings && llm__jset(f, "safetyRatings", json_deep_copy(ratings))) ||
              llm__json_dump(&b, f);
     if (!rc)
         rc = llm__resp_set_strn(&r->filter_json, b.data, b.len);
     llm__buf_free(&b);
     json_decref(f);
-    return rc ? nomem(r) : LLM_OK;
+    return rc ? llm__resp_nomem(r) : LLM_OK;
 }
 
 /* The candidate to report: index 0 (Gemini numbers them; libllm never
@@ -1218,7 +1183,7 @@ static int take_chunk(llm_response *r, struct llm__sstate *st, const json_t *roo
     const char *id = llm__json_str(root, "responseId");
     const char *model = llm__json_str(root, "modelVersion");
     if ((id && llm__resp_set_str(&r->id, id)) || (model && llm__resp_set_str(&r->model, model)))
-        return nomem(r);
+        return llm__resp_nomem(r);
 
     const json_t *cands = json_object_get(root, "candidates");
     if (cands && !json_is_array(cands) && !json_is_null(cands))
@@ -1240,7 +1205,7 @@ static int take_chunk(llm_response *r, struct llm__sstate *st, const json_t *roo
         const char *fin = llm__json_str(c, "finishReason");
         if (fin && *fin) {
             if (llm__resp_set_finish(r, map_finish(fin), fin))
-                return nomem(r);
+                return llm__resp_nomem(r);
             *finished = 1;
         }
     }
@@ -1254,7 +1219,7 @@ static int take_chunk(llm_response *r, struct llm__sstate *st, const json_t *roo
             /* A blocked prompt is a 200 with no candidates: the content
              * filter's verdict, not an HTTP error (providers.md 9.7). */
             if (llm__resp_set_finish(r, LLM_FINISH_CONTENT_FILTER, block))
-                return nomem(r);
+                return llm__resp_nomem(r);
             *finished = 1;
         }
     }
@@ -1277,7 +1242,7 @@ static int gemini_parse(struct llm__call *call, const struct llm__http_res *res,
     int rc = llm__json_load(res->body ? res->body : "", res->body ? res->body_len : 0, &root, &why);
     if (rc == LLM_ERR_NOMEM) {
         llm__buf_free(&why);
-        return nomem(out);
+        return llm__resp_nomem(out);
     }
     if (rc != LLM_OK) {
         rc = llm__resp_fail(out, LLM_ERR_PROTOCOL, "Gemini's reply is not JSON (%s)",
@@ -1297,7 +1262,7 @@ static int gemini_parse(struct llm__call *call, const struct llm__http_res *res,
                 rc = llm__resp_fail(out, LLM_ERR_PROTOCOL,
                                     "Gemini's reply has neither candidates nor promptFeedback");
             else if (llm__resp_set_finish(out, LLM_FINISH_OTHER, NULL))
-                rc = nomem(out);
+                rc = llm__resp_nomem(out);
         }
     }
     (void)call;
@@ -1334,7 +1299,7 @@ static int gemini_stream_event(struct llm__sstate *st, const struct llm__frame *
     int rc = llm__json_load(d, n, &root, &why);
     if (rc == LLM_ERR_NOMEM) {
         llm__buf_free(&why);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     if (rc != LLM_OK) {
         rc = llm__resp_fail(r, LLM_ERR_PROTOCOL, "a Gemini stream chunk is not JSON (%s)",

@@ -25,6 +25,7 @@
  *     on a content-filter error, innererror.content_filter_result.
  */
 #include "internal.h"
+#include "providers/adapter.h"
 #include "providers/openai_common.h"
 
 #include <stdio.h>
@@ -34,27 +35,6 @@
  * bytes held back while a call's name is not known yet. */
 #define MAX_STREAM_CALLS 1024
 #define MAX_PENDING_ARGS (4u << 20)
-
-static int nomem(llm_response *r)
-{
-    return llm__resp_fail(r, LLM_ERR_NOMEM, "out of memory");
-}
-
-/* json_object_set_new / append_new that also fail on a NULL value (an
- * allocation that failed one step earlier). */
-static int jset(json_t *o, const char *key, json_t *v)
-{
-    if (!v)
-        return LLM_ERR_NOMEM;
-    return json_object_set_new(o, key, v) == 0 ? LLM_OK : LLM_ERR_NOMEM;
-}
-
-static int jpush(json_t *a, json_t *v)
-{
-    if (!v)
-        return LLM_ERR_NOMEM;
-    return json_array_append_new(a, v) == 0 ? LLM_OK : LLM_ERR_NOMEM;
-}
 
 static int contains_ci(const char *hay, const char *needle)
 {
@@ -108,7 +88,7 @@ int llm__openai_bearer(struct llm__call *call, struct llm__http_req *out, const 
     llm__buf_free(&v);
     if (rc == LLM_ERR_INVALID_ARG)
         return llm__resp_fail(call->resp, rc, "the credential holds CR, LF or NUL");
-    return rc ? nomem(call->resp) : LLM_OK;
+    return rc ? llm__resp_nomem(call->resp) : LLM_OK;
 }
 
 /* ========================================================================
@@ -143,7 +123,7 @@ static int fail(struct bctx *c)
     if (c->bad_utf8)
         return llm__resp_fail(c->r, LLM_ERR_INVALID_ARG,
                               "a string of the request is not valid UTF-8");
-    return nomem(c->r);
+    return llm__resp_nomem(c->r);
 }
 
 /* Parse JSON text the request holds; INVALID_ARG (with what) if it is not
@@ -154,7 +134,7 @@ static int load_object(struct bctx *c, const char *text, const char *what, const
     *out = NULL;
     int rc = llm__json_load(text ? text : "", text ? strlen(text) : 0, out, NULL);
     if (rc == LLM_ERR_NOMEM)
-        return nomem(c->r);
+        return llm__resp_nomem(c->r);
     if (rc || !json_is_object(*out)) {
         json_decref(*out);
         *out = NULL;
@@ -176,7 +156,7 @@ static void skip_replay_part(struct bctx *c, const struct llm__part *p)
 static json_t *text_part(struct bctx *c, const struct llm__part *p)
 {
     json_t *o = json_object();
-    if (jset(o, "type", json_string("text")) || jset(o, "text", jstr(c, p->text, p->text_len))) {
+    if (llm__jset(o, "type", json_string("text")) || llm__jset(o, "text", jstr(c, p->text, p->text_len))) {
         json_decref(o);
         return NULL;
     }
@@ -199,7 +179,7 @@ static json_t *image_part(struct bctx *c, const struct llm__part *p)
         url = jstr(c, p->text, p->text_len);
     }
     json_t *iu = json_object(), *o = json_object();
-    if (!iu || !o || jset(iu, "url", url)) {
+    if (!iu || !o || llm__jset(iu, "url", url)) {
         /* jset consumes url, also when it fails; short of it, url is ours. */
         if (!iu || !o)
             json_decref(url);
@@ -207,12 +187,12 @@ static json_t *image_part(struct bctx *c, const struct llm__part *p)
         json_decref(o);
         return NULL;
     }
-    if (jset(o, "type", json_string("image_url"))) {
+    if (llm__jset(o, "type", json_string("image_url"))) {
         json_decref(iu);
         json_decref(o);
         return NULL;
     }
-    if (jset(o, "image_url", iu)) {
+    if (llm__jset(o, "image_url", iu)) {
         json_decref(o);
         return NULL;
     }
@@ -254,7 +234,7 @@ static int content_of(struct bctx *c, const struct llm__message *m, int images, 
         const struct llm__part *p = &m->parts[i];
         if (!is_content(p->type) || (!images && p->type != LLM__PART_TEXT))
             continue;
-        if (jpush(arr, p->type == LLM__PART_TEXT ? text_part(c, p) : image_part(c, p))) {
+        if (llm__jpush(arr, p->type == LLM__PART_TEXT ? text_part(c, p) : image_part(c, p))) {
             json_decref(arr);
             return fail(c);
         }
@@ -272,11 +252,11 @@ static json_t *tool_call(struct bctx *c, const struct llm__part *p)
         return NULL;
     }
     /* arguments is the JSON text itself, as a string (providers.md 1.3). */
-    int bad = jset(tc, "id", jstrz(c, p->id ? p->id : "")) ||
-              jset(tc, "type", json_string("function")) ||
-              jset(fn, "name", jstrz(c, p->name ? p->name : "")) ||
-              jset(fn, "arguments", p->text_len ? jstr(c, p->text, p->text_len) : json_string("{}"));
-    if (bad || jset(tc, "function", fn)) {
+    int bad = llm__jset(tc, "id", jstrz(c, p->id ? p->id : "")) ||
+              llm__jset(tc, "type", json_string("function")) ||
+              llm__jset(fn, "name", jstrz(c, p->name ? p->name : "")) ||
+              llm__jset(fn, "arguments", p->text_len ? jstr(c, p->text, p->text_len) : json_string("{}"));
+    if (bad || llm__jset(tc, "function", fn)) {
         if (bad)
             json_decref(fn);
         json_decref(tc);
@@ -289,23 +269,23 @@ static int add_message(struct bctx *c, json_t *msgs, const char *role, json_t *c
                        int null_content, json_t *tool_calls)
 {
     json_t *m = json_object();
-    if (!m || jset(m, "role", json_string(role)))
+    if (!m || llm__jset(m, "role", json_string(role)))
         goto oom;
     if (content || null_content) {
-        if (jset(m, "content", content ? content : json_null())) {
+        if (llm__jset(m, "content", content ? content : json_null())) {
             content = NULL;
             goto oom;
         }
         content = NULL;
     }
     if (tool_calls) {
-        if (jset(m, "tool_calls", tool_calls)) {
+        if (llm__jset(m, "tool_calls", tool_calls)) {
             tool_calls = NULL;
             goto oom;
         }
         tool_calls = NULL;
     }
-    if (jpush(msgs, m))
+    if (llm__jpush(msgs, m))
         return fail(c);
     return LLM_OK;
 oom:
@@ -319,7 +299,7 @@ static int build_messages(struct bctx *c, json_t *body)
 {
     const llm_request *req = c->call->req;
     json_t *msgs = json_array();
-    if (jset(body, "messages", msgs))
+    if (llm__jset(body, "messages", msgs))
         return fail(c);
     for (size_t i = 0; i < req->nmsgs; i++) {
         const struct llm__message *m = &req->msgs[i];
@@ -350,7 +330,7 @@ static int build_messages(struct bctx *c, json_t *body)
                     json_decref(content);
                     return fail(c);
                 }
-                if (jpush(calls, tool_call(c, &m->parts[k]))) {
+                if (llm__jpush(calls, tool_call(c, &m->parts[k]))) {
                     json_decref(calls);
                     json_decref(content);
                     return fail(c);
@@ -375,14 +355,14 @@ static int build_messages(struct bctx *c, json_t *body)
                     return llm__resp_fail(c->r, LLM_ERR_INVALID_ARG,
                                           "a tool result has no call id");
                 json_t *t = json_object();
-                if (jset(t, "role", json_string("tool")) ||
-                    jset(t, "tool_call_id", jstrz(c, p->id)) ||
-                    jset(t, "content", jstr(c, p->text ? p->text : "", p->text ? p->text_len : 0))) {
+                if (llm__jset(t, "role", json_string("tool")) ||
+                    llm__jset(t, "tool_call_id", jstrz(c, p->id)) ||
+                    llm__jset(t, "content", jstr(c, p->text ? p->text : "", p->text ? p->text_len : 0))) {
                     json_decref(t);
                     return fail(c);
                 }
                 /* A failed jpush has released t already. */
-                if (jpush(msgs, t))
+                if (llm__jpush(msgs, t))
                     return fail(c);
             }
             break;
@@ -407,7 +387,7 @@ static int build_tools(struct bctx *c, json_t *body)
         return LLM_OK;
     }
     json_t *tools = json_array();
-    if (jset(body, "tools", tools))
+    if (llm__jset(body, "tools", tools))
         return fail(c);
     for (size_t i = 0; i < req->ntools; i++) {
         const struct llm__tool *t = &req->tools[i];
@@ -420,8 +400,8 @@ static int build_tools(struct bctx *c, json_t *body)
             /* A function without parameters; an empty object schema is
              * what every compatible server takes. */
             params = json_object();
-            if (jset(params, "type", json_string("object")) ||
-                jset(params, "properties", json_object())) {
+            if (llm__jset(params, "type", json_string("object")) ||
+                llm__jset(params, "properties", json_object())) {
                 json_decref(params);
                 return fail(c);
             }
@@ -434,29 +414,29 @@ static int build_tools(struct bctx *c, json_t *body)
             return fail(c);
         }
         /* A failed jpush has released tool already. */
-        if (jpush(tools, tool)) {
+        if (llm__jpush(tools, tool)) {
             json_decref(fn);
             json_decref(params);
             return fail(c);
         }
-        if (jset(tool, "type", json_string("function"))) {
+        if (llm__jset(tool, "type", json_string("function"))) {
             json_decref(fn);
             json_decref(params);
             return fail(c);
         }
-        if (jset(tool, "function", fn)) {
+        if (llm__jset(tool, "function", fn)) {
             json_decref(params);
             return fail(c);
         }
-        if (jset(fn, "name", jstrz(c, t->name ? t->name : ""))) {
+        if (llm__jset(fn, "name", jstrz(c, t->name ? t->name : ""))) {
             json_decref(params);
             return fail(c);
         }
-        if (t->description && jset(fn, "description", jstrz(c, t->description))) {
+        if (t->description && llm__jset(fn, "description", jstrz(c, t->description))) {
             json_decref(params);
             return fail(c);
         }
-        if (jset(fn, "parameters", params))
+        if (llm__jset(fn, "parameters", params))
             return fail(c);
     }
     /* "auto" is the API's default with tools, and some compatible servers
@@ -474,13 +454,13 @@ static int build_tools(struct bctx *c, json_t *body)
             return llm__resp_fail(c->r, LLM_ERR_INVALID_ARG, "the named tool choice has no name");
         json_t *fn = json_object();
         choice = json_object();
-        if (jset(fn, "name", jstrz(c, req->tool_choice_name)) ||
-            jset(choice, "type", json_string("function"))) {
+        if (llm__jset(fn, "name", jstrz(c, req->tool_choice_name)) ||
+            llm__jset(choice, "type", json_string("function"))) {
             json_decref(fn);
             json_decref(choice);
             return fail(c);
         }
-        if (jset(choice, "function", fn)) {
+        if (llm__jset(choice, "function", fn)) {
             json_decref(choice);
             return fail(c);
         }
@@ -489,11 +469,11 @@ static int build_tools(struct bctx *c, json_t *body)
     default:
         break;
     }
-    if (choice && jset(body, "tool_choice", choice))
+    if (choice && llm__jset(body, "tool_choice", choice))
         return fail(c);
     /* OpenAI rejects parallel_tool_calls without tools, so it goes only
      * here. */
-    if (!req->parallel_tool_calls && jset(body, "parallel_tool_calls", json_false()))
+    if (!req->parallel_tool_calls && llm__jset(body, "parallel_tool_calls", json_false()))
         return fail(c);
     return LLM_OK;
 }
@@ -570,23 +550,23 @@ static int build_format(struct bctx *c, json_t *body)
         return rc;
     int strict = strict_ok(schema, 0);
     json_t *js = json_object(), *rf = json_object();
-    if (!js || !rf || jset(js, "name", jstrz(c, req->schema_name ? req->schema_name : "response"))) {
+    if (!js || !rf || llm__jset(js, "name", jstrz(c, req->schema_name ? req->schema_name : "response"))) {
         json_decref(js);
         json_decref(rf);
         json_decref(schema);
         return fail(c);
     }
-    if (jset(js, "schema", schema) || (strict && jset(js, "strict", json_true())) ||
-        jset(rf, "type", json_string("json_schema"))) {
+    if (llm__jset(js, "schema", schema) || (strict && llm__jset(js, "strict", json_true())) ||
+        llm__jset(rf, "type", json_string("json_schema"))) {
         json_decref(js);
         json_decref(rf);
         return fail(c);
     }
-    if (jset(rf, "json_schema", js)) {
+    if (llm__jset(rf, "json_schema", js)) {
         json_decref(rf);
         return fail(c);
     }
-    return jset(body, "response_format", rf) ? fail(c) : LLM_OK;
+    return llm__jset(body, "response_format", rf) ? fail(c) : LLM_OK;
 }
 
 static int build_sampling(struct bctx *c, json_t *body, const char *max_field)
@@ -602,7 +582,7 @@ static int build_sampling(struct bctx *c, json_t *body, const char *max_field)
         if (reasoning) {
             if ((rc = llm__call_unsupported(call, "temperature", why)))
                 return rc;
-        } else if (jset(body, "temperature", json_real(req->temperature))) {
+        } else if (llm__jset(body, "temperature", json_real(req->temperature))) {
             return fail(c);
         }
     }
@@ -610,7 +590,7 @@ static int build_sampling(struct bctx *c, json_t *body, const char *max_field)
         if (reasoning) {
             if ((rc = llm__call_unsupported(call, "top_p", why)))
                 return rc;
-        } else if (jset(body, "top_p", json_real(req->top_p))) {
+        } else if (llm__jset(body, "top_p", json_real(req->top_p))) {
             return fail(c);
         }
     }
@@ -619,16 +599,16 @@ static int build_sampling(struct bctx *c, json_t *body, const char *max_field)
                                     "Chat Completions has no top_k (a compatible server that "
                                     "takes it can get it through llm_request_set_extra_json)")))
         return rc;
-    if (req->has_max_tokens && jset(body, max_field, json_integer(req->max_tokens)))
+    if (req->has_max_tokens && llm__jset(body, max_field, json_integer(req->max_tokens)))
         return fail(c);
-    if (req->has_seed && jset(body, "seed", json_integer(req->seed)))
+    if (req->has_seed && llm__jset(body, "seed", json_integer(req->seed)))
         return fail(c);
     if (req->nstops) {
         json_t *stops = json_array();
-        if (jset(body, "stop", stops))
+        if (llm__jset(body, "stop", stops))
             return fail(c);
         for (size_t i = 0; i < req->nstops; i++)
-            if (jpush(stops, jstrz(c, req->stops[i])))
+            if (llm__jpush(stops, jstrz(c, req->stops[i])))
                 return fail(c);
     }
     static const char *const efforts[] = {
@@ -638,7 +618,7 @@ static int build_sampling(struct bctx *c, json_t *body, const char *max_field)
     };
     int e = req->reasoning_effort;
     if (e > 0 && (size_t)e < LLM__ARRAY_LEN(efforts) && efforts[e] &&
-        jset(body, "reasoning_effort", json_string(efforts[e])))
+        llm__jset(body, "reasoning_effort", json_string(efforts[e])))
         return fail(c);
     if (req->reasoning_budget > 0 &&
         (rc = llm__call_unsupported(call, "reasoning_budget",
@@ -684,8 +664,8 @@ int llm__openai_build_body(struct llm__call *call, const char *max_tokens_field,
     struct bctx c = {.call = call, .r = call->resp};
     json_t *body = json_object();
     if (!body)
-        return nomem(call->resp);
-    int rc = jset(body, "model", jstrz(&c, call->model)) ? fail(&c) : LLM_OK;
+        return llm__resp_nomem(call->resp);
+    int rc = llm__jset(body, "model", jstrz(&c, call->model)) ? fail(&c) : LLM_OK;
     if (!rc)
         rc = build_messages(&c, body);
     if (!rc)
@@ -699,18 +679,18 @@ int llm__openai_build_body(struct llm__call *call, const char *max_tokens_field,
         /* Without include_usage a stream reports no usage at all
          * (providers.md 1.9). */
         json_t *so = json_object();
-        if (jset(so, "include_usage", json_true()) || jset(body, "stream", json_true())) {
+        if (llm__jset(so, "include_usage", json_true()) || llm__jset(body, "stream", json_true())) {
             /* so is still ours until jset hands it to body. */
             json_decref(so);
             rc = fail(&c);
-        } else if (jset(body, "stream_options", so)) {
+        } else if (llm__jset(body, "stream_options", so)) {
             rc = fail(&c);
         }
     }
     if (!rc)
         rc = merge_extras(&c, body);
     if (!rc && llm__json_dump(&out->body, body) != LLM_OK)
-        rc = nomem(call->resp);
+        rc = llm__resp_nomem(call->resp);
     json_decref(body);
     return rc;
 }
@@ -815,7 +795,7 @@ static int apply_error(llm_response *r, const json_t *e, const char *bare, int h
         code = header_code;
     if (llm__resp_set_str(&r->error_type, type) || llm__resp_set_str(&r->error_code, code) ||
         llm__resp_set_str(&r->error_message, msg))
-        return nomem(r);
+        return llm__resp_nomem(r);
 
     int status = classify(http, type, code, icode, msg);
     if (status == LLM_ERR_CONTENT_FILTER) {
@@ -827,7 +807,7 @@ static int apply_error(llm_response *r, const json_t *e, const char *bare, int h
         if (!json_is_object(cf))
             cf = json_object_get(e, "content_filter_results");
         if (json_is_object(cf) && dump_to_str(&r->filter_json, cf))
-            return nomem(r);
+            return llm__resp_nomem(r);
     }
     /* Quota, context length and filters are not cured by waiting, even
      * under a 429 (providers.md 1.10). */
@@ -864,7 +844,7 @@ int llm__openai_map_error(struct llm__call *call, const struct llm__http_res *re
     json_t *root = NULL;
     int rc = llm__json_load(res->body ? res->body : "", res->body ? res->body_len : 0, &root, NULL);
     if (rc == LLM_ERR_NOMEM)
-        return nomem(out);
+        return llm__resp_nomem(out);
     const char *bare;
     const json_t *e = rc == LLM_OK ? find_error(root, &bare) : NULL;
     if (!e && json_is_object(root) && llm__json_str(root, "message")) {
@@ -882,7 +862,7 @@ int llm__openai_map_error(struct llm__call *call, const struct llm__http_res *re
      * status says it all. */
     int status = llm__status_from_http(http);
     if (hcode && llm__resp_set_str(&out->error_code, hcode))
-        return nomem(out);
+        return llm__resp_nomem(out);
     out->retryable = llm__http_retryable(http);
     size_t n = res->body_len < 200 ? res->body_len : 200;
     char snippet[201];
@@ -958,7 +938,7 @@ static int take_usage(llm_response *r, const json_t *u, int *changed)
         r->usage = nu;
         *changed = 1;
     }
-    return llm__resp_set_usage_raw(r, u) ? nomem(r) : LLM_OK;
+    return llm__resp_set_usage_raw(r, u) ? llm__resp_nomem(r) : LLM_OK;
 }
 
 /* Whether a filter-results object reports any category as filtered. */
@@ -998,19 +978,19 @@ static int take_filters(llm_response *r, const json_t *root, const json_t *choic
         f = NULL;
     }
     if (!f && !(f = json_object()))
-        return nomem(r);
+        return llm__resp_nomem(r);
     int rc = LLM_OK;
     if (pf)
-        rc = jset(f, pname, json_deep_copy(pf));
+        rc = llm__jset(f, pname, json_deep_copy(pf));
     if (!rc && cf) {
         const json_t *old = json_object_get(f, "content_filter_results");
         if (!(json_is_object(old) && any_filtered(old) && !any_filtered(cf)))
-            rc = jset(f, "content_filter_results", json_deep_copy(cf));
+            rc = llm__jset(f, "content_filter_results", json_deep_copy(cf));
     }
     if (!rc)
         rc = dump_to_str(&r->filter_json, f);
     json_decref(f);
-    return rc ? nomem(r) : LLM_OK;
+    return rc ? llm__resp_nomem(r) : LLM_OK;
 }
 
 /* The choice libllm reports: index 0 (it never asks for more). */
@@ -1082,9 +1062,9 @@ static int args_text(llm_response *r, const json_t *a, llm__buf *out)
     if (!a || json_is_null(a))
         return LLM_OK;
     if (json_is_string(a))
-        return llm__buf_append(out, json_string_value(a), json_string_length(a)) ? nomem(r) : LLM_OK;
+        return llm__buf_append(out, json_string_value(a), json_string_length(a)) ? llm__resp_nomem(r) : LLM_OK;
     if (json_is_object(a) || json_is_array(a))
-        return llm__json_dump(out, a) ? nomem(r) : LLM_OK;
+        return llm__json_dump(out, a) ? llm__resp_nomem(r) : LLM_OK;
     return llm__resp_fail(r, LLM_ERR_PROTOCOL, "a tool call's arguments are not a string");
 }
 
@@ -1092,7 +1072,7 @@ static int refusal_warning(llm_response *r, const char *s, size_t n)
 {
     if (llm__resp_set_finish(r, LLM_FINISH_CONTENT_FILTER, r->finish_raw) ||
         llm__resp_warn(r, "refusal: %.*s", (int)(n > 400 ? 400 : n), s))
-        return nomem(r);
+        return llm__resp_nomem(r);
     return LLM_OK;
 }
 
@@ -1103,7 +1083,7 @@ static int refusal_warning(llm_response *r, const char *s, size_t n)
 static int piece_text(void *ud, const char *s, size_t n)
 {
     llm_response *r = ud;
-    return llm__resp_append_text(r, s, n) ? nomem(r) : LLM_OK;
+    return llm__resp_append_text(r, s, n) ? llm__resp_nomem(r) : LLM_OK;
 }
 
 static int take_tool_calls(llm_response *r, const json_t *calls)
@@ -1122,7 +1102,7 @@ static int take_tool_calls(llm_response *r, const json_t *calls)
             /* Custom (free-form) tools are not function calls; libllm
              * defines none, so one is noted and left out. */
             if (llm__resp_warn(r, "ignored a tool call of type \"%.40s\"", type))
-                return nomem(r);
+                return llm__resp_nomem(r);
             continue;
         }
         const json_t *fn = json_object_get(tc, "function");
@@ -1145,7 +1125,7 @@ static int take_tool_calls(llm_response *r, const json_t *calls)
                                      NULL);
         llm__buf_free(&args);
         if (rc)
-            return nomem(r);
+            return llm__resp_nomem(r);
     }
     return LLM_OK;
 }
@@ -1162,7 +1142,7 @@ int llm__openai_parse(struct llm__call *call, const struct llm__http_res *res, l
     int rc = llm__json_load(res->body ? res->body : "", res->body ? res->body_len : 0, &root, &why);
     if (rc == LLM_ERR_NOMEM) {
         llm__buf_free(&why);
-        return nomem(out);
+        return llm__resp_nomem(out);
     }
     if (rc) {
         rc = llm__resp_fail(out, LLM_ERR_PROTOCOL, "the reply is not JSON (%s)",
@@ -1185,7 +1165,7 @@ int llm__openai_parse(struct llm__call *call, const struct llm__http_res *res, l
     const char *id = llm__json_str(root, "id"), *model = llm__json_str(root, "model");
     if ((id && *id && llm__resp_set_str(&out->id, id)) ||
         (model && *model && llm__resp_set_str(&out->model, model))) {
-        rc = nomem(out);
+        rc = llm__resp_nomem(out);
         goto out;
     }
     const json_t *choices = json_object_get(root, "choices");
@@ -1206,7 +1186,7 @@ int llm__openai_parse(struct llm__call *call, const struct llm__http_res *res, l
     const json_t *rs = reasoning_of(msg);
     if (rs && json_string_length(rs) &&
         llm__resp_append_reasoning(out, json_string_value(rs), json_string_length(rs))) {
-        rc = nomem(out);
+        rc = llm__resp_nomem(out);
         goto out;
     }
     if ((rc = each_text(out, json_object_get(msg, "content"), "message.content", piece_text, out)) ||
@@ -1219,7 +1199,7 @@ int llm__openai_parse(struct llm__call *call, const struct llm__http_res *res, l
     }
     const char *f = json_string_value(fin);
     if (llm__resp_set_finish(out, f && *f ? map_finish(f) : LLM_FINISH_OTHER, f && *f ? f : NULL)) {
-        rc = nomem(out);
+        rc = llm__resp_nomem(out);
         goto out;
     }
     llm__resp_fix_finish(out);
@@ -1264,7 +1244,7 @@ int llm__openai_stream_begin(struct llm__sstate *st)
         return LLM_ERR_MISUSE;
     struct ostream *s = llm__calloc(1, sizeof *s);
     if (!s)
-        return nomem(st->resp);
+        return llm__resp_nomem(st->resp);
     st->adapter = s;
     return LLM_OK;
 }
@@ -1300,7 +1280,7 @@ static struct slot *new_slot(struct llm__sstate *st, struct ostream *s, int64_t 
         size_t cap = s->cap ? s->cap * 2 : 4;
         struct slot *n = llm__realloc(s->slots, cap * sizeof *n);
         if (!n) {
-            nomem(st->resp);
+            llm__resp_nomem(st->resp);
             return NULL;
         }
         s->slots = n;
@@ -1391,7 +1371,7 @@ static int take_fragment(struct llm__sstate *st, struct ostream *s, const json_t
         return llm__emit_warning(st, "ignored a tool call of type \"%.40s\"", type);
     }
     if (id && !sl->id && !(sl->id = llm__strdup(id)))
-        return nomem(r);
+        return llm__resp_nomem(r);
 
     llm__buf args = {0};
     int rc = args_text(r, json_object_get(fn, "arguments"), &args);
@@ -1422,7 +1402,7 @@ static int take_fragment(struct llm__sstate *st, struct ostream *s, const json_t
             rc = llm__resp_fail(r, LLM_ERR_PROTOCOL,
                                 "too much argument text for a tool call with no name yet");
         } else if (llm__buf_append(&sl->pending, args.data, args.len)) {
-            rc = nomem(r);
+            rc = llm__resp_nomem(r);
         } else {
             s->pending_bytes += args.len;
         }
@@ -1448,7 +1428,7 @@ static int take_delta(struct llm__sstate *st, struct ostream *s, const json_t *d
     const json_t *ref = json_object_get(delta, "refusal");
     if (json_is_string(ref) &&
         llm__buf_append(&s->refusal, json_string_value(ref), json_string_length(ref)))
-        return nomem(r);
+        return llm__resp_nomem(r);
     const json_t *calls = json_object_get(delta, "tool_calls");
     if (!calls || json_is_null(calls))
         return LLM_OK;
@@ -1473,7 +1453,7 @@ static int finish_stream(struct llm__sstate *st, struct ostream *s)
          * learns why no text came. */
         size_t n = s->refusal.len > 400 ? 400 : s->refusal.len;
         if (llm__resp_set_finish(r, LLM_FINISH_CONTENT_FILTER, r->finish_raw))
-            return nomem(r);
+            return llm__resp_nomem(r);
         if ((rc = llm__emit_warning(st, "refusal: %.*s", (int)n, s->refusal.data)))
             return rc;
         llm__buf_free(&s->refusal);
@@ -1512,7 +1492,7 @@ int llm__openai_stream_event(struct llm__sstate *st, const struct llm__frame *f)
         if (rc)
             return rc;
         if (r->finish == LLM_FINISH_NONE && llm__resp_set_finish(r, LLM_FINISH_OTHER, NULL))
-            return nomem(r);
+            return llm__resp_nomem(r);
         st->done = 1;
         return LLM_OK;
     }
@@ -1521,7 +1501,7 @@ int llm__openai_stream_event(struct llm__sstate *st, const struct llm__frame *f)
     int rc = llm__json_load(d, n, &root, &why);
     if (rc == LLM_ERR_NOMEM) {
         llm__buf_free(&why);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     if (rc) {
         rc = llm__resp_fail(r, LLM_ERR_PROTOCOL, "a stream chunk is not JSON (%s)",
@@ -1553,7 +1533,7 @@ int llm__openai_stream_event(struct llm__sstate *st, const struct llm__frame *f)
         (model && *model && (!r->model || strcmp(r->model, model) != 0) &&
          llm__resp_set_str(&r->model, model))) {
         json_decref(root);
-        return nomem(r);
+        return llm__resp_nomem(r);
     }
     const json_t *choices = json_object_get(root, "choices");
     if (choices && !json_is_null(choices) && !json_is_array(choices)) {
@@ -1579,7 +1559,7 @@ int llm__openai_stream_event(struct llm__sstate *st, const struct llm__frame *f)
         if (*fw) {
             if (llm__resp_set_finish(r, map_finish(fw), fw)) {
                 json_decref(root);
-                return nomem(r);
+                return llm__resp_nomem(r);
             }
             s->finished = 1;
             if ((rc = finish_stream(st, s))) {
