@@ -23,4 +23,10 @@ json_t *llm__jwrap(const char *key, json_t *v);
 int llm__resp_set_meta_json(llm_response *r, struct llm__part *p, const json_t *meta);
 int llm__resp_add_opaque_json(llm_response *r, const json_t *block);
 
+/* Add a turn of content blocks to a messages array (consumed): merged into
+ * the last turn when the role is the same, tool results (by the
+ * predicate) placed before the other blocks of the turn. */
+int llm__add_turn(json_t *messages, const char *role, json_t *blocks,
+                  int (*is_tool_result)(const json_t *block));
+
 #endif

@@ -314,45 +314,6 @@ static int is_tool_result(const json_t *b)
     return t && strcmp(t, "tool_result") == 0;
 }
 
-/* Add blocks to the conversation.  Consecutive turns of one role become
- * one turn (the API would merge them anyway), and tool results go first in
- * their user turn (providers.md 3.3, 9.1).  Consumes blocks. */
-static int add_turn(json_t *messages, const char *role, json_t *blocks)
-{
-    json_t *last = json_array_get(messages, json_array_size(messages) - 1);
-    const char *lrole = llm__json_str(last, "role");
-    if (!lrole || strcmp(lrole, role) != 0) {
-        json_t *m = json_object();
-        if (!m || llm__jset(m, "role", json_string(role))) {
-            json_decref(blocks);
-            json_decref(m);
-            return LLM_ERR_NOMEM;
-        }
-        if (llm__jset(m, "content", blocks)) {
-            json_decref(m);
-            return LLM_ERR_NOMEM;
-        }
-        return llm__jpush(messages, m);
-    }
-    json_t *content = json_object_get(last, "content");
-    size_t at = 0;
-    while (at < json_array_size(content) && is_tool_result(json_array_get(content, at)))
-        at++;
-    size_t i;
-    json_t *b;
-    int rc = LLM_OK;
-    json_array_foreach(blocks, i, b) {
-        if (rc)
-            break;
-        if (is_tool_result(b))
-            rc = json_array_insert(content, at++, b) == 0 ? LLM_OK : LLM_ERR_NOMEM;
-        else
-            rc = json_array_append(content, b) == 0 ? LLM_OK : LLM_ERR_NOMEM;
-    }
-    json_decref(blocks);
-    return rc;
-}
-
 static int build_messages(struct llm__call *call, json_t *body)
 {
     llm_response *r = call->resp;
@@ -412,7 +373,7 @@ static int build_messages(struct llm__call *call, json_t *body)
             json_decref(blocks);
             continue;
         }
-        if (add_turn(messages, role, blocks))
+        if (llm__add_turn(messages, role, blocks, is_tool_result))
             goto oom;
     }
     if (json_array_size(messages) == 0) {

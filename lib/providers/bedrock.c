@@ -297,46 +297,6 @@ static int is_tool_result(const json_t *b)
     return json_object_get(b, "toolResult") != NULL;
 }
 
-/* Add blocks to the conversation: adjacent turns of one role become one
- * (Converse wants strict alternation, providers.md 9.1) and tool results
- * lead their user turn, right after the assistant's toolUse.  Consumes
- * blocks. */
-static int add_turn(json_t *messages, const char *role, json_t *blocks)
-{
-    json_t *last = json_array_get(messages, json_array_size(messages) - 1);
-    const char *lrole = llm__json_str(last, "role");
-    if (!lrole || strcmp(lrole, role) != 0) {
-        json_t *m = json_object();
-        if (!m || llm__jset(m, "role", json_string(role))) {
-            json_decref(blocks);
-            json_decref(m);
-            return LLM_ERR_NOMEM;
-        }
-        if (llm__jset(m, "content", blocks)) {
-            json_decref(m);
-            return LLM_ERR_NOMEM;
-        }
-        return llm__jpush(messages, m);
-    }
-    json_t *content = json_object_get(last, "content");
-    size_t at = 0;
-    while (at < json_array_size(content) && is_tool_result(json_array_get(content, at)))
-        at++;
-    size_t i;
-    json_t *b;
-    int rc = LLM_OK;
-    json_array_foreach(blocks, i, b) {
-        if (rc)
-            break;
-        if (is_tool_result(b))
-            rc = json_array_insert(content, at++, b) == 0 ? LLM_OK : LLM_ERR_NOMEM;
-        else
-            rc = json_array_append(content, b) == 0 ? LLM_OK : LLM_ERR_NOMEM;
-    }
-    json_decref(blocks);
-    return rc;
-}
-
 struct build_state {
     int has_tool_blocks;       /* the history holds toolUse or toolResult */
 };
@@ -395,7 +355,7 @@ static int build_messages(struct llm__call *call, json_t *body, struct build_sta
             json_decref(blocks);
             continue;
         }
-        if (add_turn(messages, role, blocks))
+        if (llm__add_turn(messages, role, blocks, is_tool_result))
             goto oom;
     }
     if (json_array_size(messages) == 0) {
