@@ -206,16 +206,148 @@ int llm__resp_set_finish(llm_response *r, int finish, const char *raw)
     return llm__resp_set_str(&r->finish_raw, raw);
 }
 
+/* ---- the usage record as text ---------------------------------------- */
+
+/* A usage record is written once per call; through jansson's dumper (a
+ * callback per token, snprintf per number) that was a tenth of the CPU of
+ * a whole non-streamed call.  This writer gives the same bytes as
+ * llm__json_dump (JSON_COMPACT) for what usage records hold: objects,
+ * arrays, integers, strings, true, false, null, into a stack buffer.  A
+ * real number, nesting past UW_DEPTH or a record past the buffer go
+ * through jansson instead, so their text stays jansson's. */
+enum { UW_DEPTH = 16, UW_CAP = 2048 };
+
+struct uw {
+    char *p, *end;             /* cursor and limit in the caller's buffer */
+};
+
+#define UW_ROOM(w, n) ((size_t)((w)->end - (w)->p) >= (size_t)(n))
+
+static int uw_bytes(struct uw *w, const char *s, size_t n)
+{
+    if (!UW_ROOM(w, n))
+        return -1;
+    memcpy(w->p, s, n);
+    w->p += n;
+    return 0;
+}
+
+static int uw_str(struct uw *w, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    /* Six bytes per input byte at worst, and the quotes. */
+    if (n > UW_CAP || !UW_ROOM(w, n * 6 + 2))
+        return -1;
+    char *o = w->p;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+            break;
+        }
+    }
+    *o++ = '"';
+    w->p = o;
+    return 0;
+}
+
+static int uw_int(struct uw *w, json_int_t v)
+{
+    char tmp[24], *e = tmp + sizeof tmp, *p = e;
+    /* Negate in unsigned arithmetic: the most negative value has no positive. */
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return uw_bytes(w, p, (size_t)(e - p));
+}
+
+static int uw_value(struct uw *w, const json_t *j, int depth)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+        if (depth >= UW_DEPTH || uw_bytes(w, "{", 1))
+            return -1;
+        int first = 1;
+        for (void *it = json_object_iter((json_t *)j); it;
+             it = json_object_iter_next((json_t *)j, it)) {
+            const char *key = json_object_iter_key(it);
+#if JANSSON_VERSION_HEX >= 0x020e00
+            size_t klen = json_object_iter_key_len(it);
+#else
+            size_t klen = strlen(key);
+#endif
+            if ((!first && uw_bytes(w, ",", 1)) || uw_str(w, key, klen) || uw_bytes(w, ":", 1) ||
+                uw_value(w, json_object_iter_value(it), depth + 1))
+                return -1;
+            first = 0;
+        }
+        return uw_bytes(w, "}", 1);
+    }
+    case JSON_ARRAY: {
+        if (depth >= UW_DEPTH || uw_bytes(w, "[", 1))
+            return -1;
+        for (size_t i = 0; i < json_array_size(j); i++)
+            if ((i && uw_bytes(w, ",", 1)) || uw_value(w, json_array_get(j, i), depth + 1))
+                return -1;
+        return uw_bytes(w, "]", 1);
+    }
+    case JSON_STRING:
+        return uw_str(w, json_string_value(j), json_string_length(j));
+    case JSON_INTEGER:
+        return uw_int(w, json_integer_value(j));
+    case JSON_TRUE:
+        return uw_bytes(w, "true", 4);
+    case JSON_FALSE:
+        return uw_bytes(w, "false", 5);
+    case JSON_NULL:
+        return uw_bytes(w, "null", 4);
+    default:
+        return -1;
+    }
+}
+
 int llm__resp_set_usage_raw(llm_response *r, const json_t *usage)
 {
-    llm__buf b = {0};
-    if (llm__json_dump(&b, usage) != LLM_OK) {
-        llm__buf_free(&b);
-        return LLM_ERR_NOMEM;
+    char tmp[UW_CAP];
+    struct uw w = {tmp, tmp + sizeof tmp};
+    char *text;
+    if (usage && uw_value(&w, usage, 0) == 0) {
+        text = llm__strndup(tmp, (size_t)(w.p - tmp));
+    } else {
+        llm__buf b = {0};
+        if (llm__json_dump(&b, usage) != LLM_OK) {
+            llm__buf_free(&b);
+            return LLM_ERR_NOMEM;
+        }
+        text = llm__buf_steal(&b);
     }
+    if (!text)
+        return LLM_ERR_NOMEM;
     llm__free(r->usage_raw);
-    r->usage_raw = llm__buf_steal(&b);
-    return r->usage_raw ? LLM_OK : LLM_ERR_NOMEM;
+    r->usage_raw = text;
+    return LLM_OK;
 }
 
 int llm__resp_warn(llm_response *r, const char *fmt, ...)
