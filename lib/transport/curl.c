@@ -5,6 +5,7 @@
 #include "transport/transport.h"
 #include "core/client.h"
 
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 
@@ -70,11 +71,33 @@ void llm__transport_client_cleanup(llm_client *c)
         pthread_mutex_destroy(&c->share_locks[i]);
 }
 
+static size_t on_header(char *p, size_t size, size_t n, void *ud);
+static size_t on_write(char *p, size_t size, size_t n, void *ud);
+
 CURL *llm__easy_new(llm_client *c)
 {
     CURL *e = curl_easy_init();
-    if (e && c->share)
+    if (!e)
+        return NULL;
+    if (c->share)
         curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+    /* What is the same for every transfer of a handle is set once here:
+     * options stay on a handle, and some (the encodings, the protocol list)
+     * cost more to set than the rest of a transfer's setup together.
+     * llm__xfer_setup sets the rest, including everything that depends on
+     * the client, as a handle of a multi may serve a fallback client. */
+    if (curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_USERAGENT, "libllm/" LLM_VERSION_STRING) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK) {
+        curl_easy_cleanup(e);
+        return NULL;
+    }
     return e;
 }
 
@@ -214,41 +237,41 @@ int llm__xfer_setup(struct llm__xfer *x, CURL *e, const struct llm__http_req *re
     x->on_body = o->on_body;
     x->ud = o->ud;
     x->last_byte_ms = llm__now_ms();
+    /* The handle comes from llm__easy_new, which set the fixed options. */
     curl_easy_setopt(e, CURLOPT_URL, req->url.data);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body.data ? req->body.data : "");
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body.len);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_ms);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, o->verify_tls ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, o->verify_tls ? 2L : 0L);
     curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "libllm/" LLM_VERSION_STRING);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, o->private_ptr);
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     x->errbuf[0] = '\0';
     /* curl would send "Expect: 100-continue" for large bodies and wait a
      * second for a reply most API servers never send. */
     struct curl_slist *sl = curl_slist_append(NULL, "Expect:");
     for (size_t i = 0; sl && i < req->nheaders; i++) {
-        llm__buf line = {0};
-        if (llm__buf_printf(&line, "%s: %s", req->headers[i].name, req->headers[i].value)) {
-            llm__buf_free(&line);
+        /* "name: value" put together by hand: this runs for every header of
+         * every attempt, and printf cost more than the rest of the setup. */
+        char small[512], *line = small;
+        size_t nl = strlen(req->headers[i].name), vl = strlen(req->headers[i].value);
+        size_t len = nl + 2 + vl;
+        if (len >= sizeof small && !(line = llm__malloc(len + 1))) {
             curl_slist_free_all(sl);
             return LLM_ERR_NOMEM;
         }
-        struct curl_slist *n2 = curl_slist_append(sl, line.data);
+        memcpy(line, req->headers[i].name, nl);
+        memcpy(line + nl, ": ", 2);
+        memcpy(line + nl + 2, req->headers[i].value, vl);
+        line[len] = '\0';
+        struct curl_slist *n2 = curl_slist_append(sl, line);
         /* The line held a credential: wipe our copy (curl keeps its own). */
-        memset(line.data, 0, line.len);
-        llm__buf_free(&line);
+        OPENSSL_cleanse(line, len);
+        if (line != small)
+            llm__free(line);
         if (!n2) {
             curl_slist_free_all(sl);
             return LLM_ERR_NOMEM;
