@@ -621,8 +621,14 @@ void llm__attempt_done(llm_stream *s, CURLcode rc)
         if (prc && r->status == LLM_OK)
             llm__resp_fail(r, prc, "could not read the reply");
         status = r->status;
-        if (status == LLM_OK)
+        if (status == LLM_OK && r->raw.len == 0 && s->body.data) {
+            /* The body becomes the raw reply as it is, without a copy. */
+            llm__buf_free(&r->raw);
+            r->raw = s->body;
+            memset(&s->body, 0, sizeof s->body);
+        } else if (status == LLM_OK) {
             llm__buf_append(&r->raw, res.body, res.body_len);
+        }
     }
     if (s->timeout_kind)
         r->timeout_kind = s->timeout_kind;
