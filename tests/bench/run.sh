@@ -4,7 +4,7 @@
 # the local test server.  `make bench` runs it; tests/bench/README.md says
 # how to read it.
 #
-#   ROUNDS=7 SEQ=2000 EVENTS=50000 STREAMS=1000 sh tests/bench/run.sh
+#   ROUNDS=15 SEQ=2000 EVENTS=50000 STREAMS=1000 sh tests/bench/run.sh
 #   CALLGRIND=1 ...      also compare instruction counts (a) and (b) under
 #                        valgrind --tool=callgrind (slow, repeatable)
 #   PIN=0 ...            do not pin the server to CPU 0 and the clients to
@@ -17,7 +17,7 @@
 # test server's own CPU is read from /proc to show it is not the limit.
 set -eu
 BUILD=${BUILD:-build}
-ROUNDS=${ROUNDS:-7}
+ROUNDS=${ROUNDS:-15}
 SEQ=${SEQ:-2000}
 EVENTS=${EVENTS:-50000}
 STREAMS=${STREAMS:-1000}
