@@ -7,6 +7,7 @@
  * input.
  */
 #include "test.h"
+#include "fixture.h"
 #include "internal.h"
 #include "providers/provider.h"
 
@@ -30,90 +31,19 @@ static const unsigned char red_png[] = {
 
 /* ---- fixtures ---------------------------------------------------------- */
 
-static const char *root(void)
-{
-    const char *r = getenv("LLM_TEST_ROOT");
-    return r ? r : "tests/providers";
-}
-
 static char *slurp(const char *kase, const char *file, size_t *len_out)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/anthropic/%s/%s", root(), kase, file);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        printf("#   cannot open %s\n", path);
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) {
-        b[n] = '\0';
-        if (len_out)
-            *len_out = (size_t)n;
-    }
-    return b;
+    return fixture_slurp("anthropic", kase, file, len_out);
 }
 
-struct fixture {
-    char *raw;
-    int status;
-    struct llm__header headers[16];
-    size_t nheaders;
-    const char *body;
-    size_t body_len;
-};
-
-/* Status line and headers, one empty line, then the body verbatim. */
 static int load_reply(const char *kase, const char *file, struct fixture *fx)
 {
-    memset(fx, 0, sizeof *fx);
-    size_t n;
-    if (!(fx->raw = slurp(kase, file, &n)))
-        return -1;
-    char *p = fx->raw, *end = fx->raw + n;
-    char *eol = strchr(p, '\n');
-    if (!eol || sscanf(p, "HTTP/1.1 %d", &fx->status) != 1)
-        return -1;
-    p = eol + 1;
-    while (p < end && *p != '\n' && *p != '\r') {
-        eol = strchr(p, '\n');
-        if (!eol)
-            return -1;
-        *eol = '\0';
-        if (eol > p && eol[-1] == '\r')
-            eol[-1] = '\0';
-        char *colon = strchr(p, ':');
-        if (colon && fx->nheaders < 16) {
-            *colon = '\0';
-            char *v = colon + 1;
-            while (*v == ' ')
-                v++;
-            fx->headers[fx->nheaders].name = p;
-            fx->headers[fx->nheaders].value = v;
-            fx->nheaders++;
-        }
-        p = eol + 1;
-    }
-    if (p < end && *p == '\r')
-        p++;
-    if (p < end && *p == '\n')
-        p++;
-    fx->body = p;
-    fx->body_len = (size_t)(end - p);
-    return 0;
+    return fixture_load("anthropic", kase, file, fx);
 }
 
 static struct llm__http_res as_res(const struct fixture *fx)
 {
-    struct llm__http_res res = {fx->status, fx->headers, fx->nheaders, fx->body, fx->body_len};
+    struct llm__http_res res = {fx->status, fx->h, fx->nh, fx->body, fx->body_len};
     return res;
 }
 

@@ -8,6 +8,7 @@
  * turn.
  */
 #include "test.h"
+#include "fixture.h"
 #include "internal.h"
 #include "providers/provider.h"
 
@@ -71,78 +72,17 @@ static void arm(long n)
 
 static char *slurp(const char *kase, const char *file, size_t *len_out)
 {
-    char path[512];
-    const char *root = getenv("LLM_TEST_ROOT") ? getenv("LLM_TEST_ROOT") : "tests/providers";
-    snprintf(path, sizeof path, "%s/bedrock/%s/%s", root, kase, file);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        printf("#   cannot open %s\n", path);
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b)
-        b[n] = '\0';
-    if (len_out)
-        *len_out = b ? (size_t)n : 0;
-    return b;
+    return fixture_slurp("bedrock", kase, file, len_out);
 }
 
-struct fixture {
-    char *raw;
-    int status;
-    struct llm__header h[16];
-    size_t nh;
-    const char *body;
-    size_t body_len;
-};
-
-/* Status line, headers, an empty line, the body (binary for streams). */
 static int load_reply(const char *kase, const char *file, struct fixture *fx)
 {
-    size_t n;
-    memset(fx, 0, sizeof *fx);
-    if (!(fx->raw = slurp(kase, file, &n)))
-        return -1;
-    char *end = strstr(fx->raw, "\n\n");
-    if (!end)
-        return -1;
-    *end = '\0';
-    fx->body = end + 2;
-    fx->body_len = n - (size_t)(fx->body - fx->raw);
-    char *line = fx->raw, *next;
-    for (int first = 1; line; line = next, first = 0) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        if (first) {
-            fx->status = atoi(line + 9);
-            continue;
-        }
-        char *colon = strchr(line, ':');
-        if (!colon || fx->nh == 16)
-            continue;
-        *colon = '\0';
-        char *v = colon + 1;
-        while (*v == ' ')
-            v++;
-        fx->h[fx->nh].name = line;
-        fx->h[fx->nh].value = v;
-        fx->nh++;
-    }
-    return 0;
+    return fixture_load("bedrock", kase, file, fx);
 }
 
 static void fixture_free(struct fixture *fx)
 {
-    free(fx->raw);
+    fixture_release(fx);
 }
 
 /* ---- calls ------------------------------------------------------------- */
