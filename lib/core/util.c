@@ -209,7 +209,13 @@ int64_t llm__json_int(const json_t *obj, const char *key, int64_t dflt)
     json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
     if (json_is_integer(v))
         return (int64_t)json_integer_value(v);
-    if (json_is_real(v))
-        return (int64_t)json_real_value(v);
+    if (json_is_real(v)) {
+        /* A hostile reply may send 4e29 or NaN where a count belongs:
+         * converting those to an integer is undefined, so they read as
+         * absent. */
+        double d = json_real_value(v);
+        if (d >= -9223372036854775808.0 && d < 9223372036854775808.0)
+            return (int64_t)d;
+    }
     return dflt;
 }
